@@ -1,0 +1,3 @@
+from lead_pipeline.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,32 @@
+"""The code location: every area's assets, checks and automation, bound to resources from the environment."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from lead_pipeline.defs import automation
+from lead_pipeline.defs.ingest import assets as ingest_assets
+from lead_pipeline.defs.leads import assets as lead_assets
+from lead_pipeline.defs.leads import checks as lead_checks
+from lead_pipeline.defs.parse import assets as parse_assets
+from lead_pipeline.defs.resources import build_resources
+from lead_pipeline.defs.warehouse import assets as warehouse_assets
+from lead_pipeline.defs.warehouse import checks as warehouse_checks
+from lead_pipeline.settings import Settings
+
+AREAS = (ingest_assets, parse_assets, lead_assets, warehouse_assets)
+CHECKS = (lead_checks, warehouse_checks)
+
+
+def build_definitions(settings: Settings) -> dg.Definitions:
+    return dg.Definitions(
+        assets=dg.load_assets_from_modules(list(AREAS)),
+        asset_checks=dg.load_asset_checks_from_modules(list(CHECKS)),
+        jobs=[automation.land_inbox_job, automation.process_partitions_job],
+        schedules=[automation.land_inbox_schedule],
+        sensors=[automation.landed_days_sensor],
+        resources=build_resources(settings),
+    )
+
+
+defs = build_definitions(Settings.from_env())

@@ -1,0 +1,15 @@
+import dagster as dg
+
+from lead_pipeline.settings import partitions_start_date
+from lead_pipeline.stores.operational import DateWindow
+
+# One partition per UTC day of arrival; `end_offset=1` makes today's partition available.
+daily_partitions = dg.DailyPartitionsDefinition(start_date=partitions_start_date(), end_offset=1)
+
+# A backfill of many days runs as one run per range, and each asset processes the range in batches.
+single_run_backfill = dg.BackfillPolicy.single_run()
+
+
+def window_of(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> DateWindow:
+    window = context.partition_time_window
+    return DateWindow(window.start.date().isoformat(), window.end.date().isoformat())

@@ -1,0 +1,73 @@
+"""Resources shared by every area: the operational store, the warehouse, the inbox, the rules."""
+
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+from dagster_duckdb import DuckDBResource
+
+from lead_pipeline.leads.firmographics import Firmographics
+from lead_pipeline.leads.scoring import RuleSet, load_rules
+from lead_pipeline.mail.sources import RawMessage, iter_raw_messages
+from lead_pipeline.settings import Settings
+from lead_pipeline.stores import warehouse
+from lead_pipeline.stores.operational import OperationalStore
+
+
+class LeadStoreResource(dg.ConfigurableResource):
+    """The operational store (landing, dead letters, messages, leads): SQLite or PostgreSQL."""
+
+    url: str
+
+    def open(self) -> OperationalStore:
+        store = OperationalStore(self.url)
+        store.ensure_schema()
+        return store
+
+
+class WarehouseResource(DuckDBResource):
+    """The DuckDB warehouse, with its tables created on first use."""
+
+    @contextmanager
+    def open(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        if self.database != ":memory:":
+            Path(self.database).parent.mkdir(parents=True, exist_ok=True)
+        with self.get_connection() as conn:
+            warehouse.ensure_schema(conn)
+            yield conn
+
+
+class InboxResource(dg.ConfigurableResource):
+    """A folder of .eml files, an mbox file or a Maildir."""
+
+    path: str
+
+    def read_messages(self) -> Iterator[RawMessage]:
+        return iter_raw_messages(self.path)
+
+
+class LeadRulesResource(dg.ConfigurableResource):
+    """The scoring rules file and the firmographics table the leads are judged against."""
+
+    rules_file: str
+    firmographics_file: str
+
+    def scoring_rules(self) -> RuleSet:
+        return load_rules(self.rules_file)
+
+    def firmographics(self) -> Firmographics:
+        return Firmographics.from_csv(self.firmographics_file)
+
+
+def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
+    return {
+        "lead_store": LeadStoreResource(url=settings.store_url),
+        "warehouse": WarehouseResource(database=str(settings.warehouse_path)),
+        "inbox": InboxResource(path=str(settings.inbox)),
+        "lead_rules": LeadRulesResource(
+            rules_file=str(settings.rules_file), firmographics_file=str(settings.firmographics_file)
+        ),
+    }

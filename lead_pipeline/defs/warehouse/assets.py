@@ -1,0 +1,104 @@
+import dagster as dg
+
+from lead_pipeline.defs.leads.assets import scored_leads
+from lead_pipeline.defs.parse.assets import parsed_messages
+from lead_pipeline.defs.partitions import daily_partitions, single_run_backfill, window_of
+from lead_pipeline.defs.resources import LeadStoreResource, WarehouseResource
+
+PARTITIONED = {"partitions_def": daily_partitions, "backfill_policy": single_run_backfill}
+WAREHOUSE = {"group_name": "warehouse", "kinds": {"duckdb"}}
+
+
+@dg.asset(
+    key=["warehouse", "messages"], deps=[parsed_messages, scored_leads],
+    description="Parsed inbound messages, one row per delivery, with the lead each belongs to.",
+    **WAREHOUSE, **PARTITIONED,
+)
+def warehouse_messages(
+    context: dg.AssetExecutionContext, lead_store: LeadStoreResource, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    from lead_pipeline.stores import warehouse as tables
+    from lead_pipeline.stores.operational import delivery_leads
+
+    store = lead_store.open()
+    window = window_of(context)
+    frame = tables.message_rows(store.read_messages(window), delivery_leads(store, window))
+    with warehouse.open() as conn:
+        written = tables.replace_messages(conn, window, frame)
+    duplicates = int(frame["is_duplicate"].fillna(False).astype(bool).sum()) if written else 0
+    return dg.MaterializeResult(metadata={"rows": written, "duplicates": duplicates})
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(["warehouse", "leads"], deps=[scored_leads], description="Deduplicated, scored, routed leads.",
+                     **WAREHOUSE),
+        dg.AssetSpec(["warehouse", "lead_attachments"], deps=[scored_leads],
+                     description="Attachment metadata of each lead's message.", **WAREHOUSE),
+    ],
+    **PARTITIONED,
+)
+def warehouse_leads(
+    context: dg.AssetExecutionContext, lead_store: LeadStoreResource, warehouse: WarehouseResource
+):
+    from lead_pipeline.stores import warehouse as tables
+    from lead_pipeline.stores.operational import message_records
+
+    store = lead_store.open()
+    leads = store.read_leads_in(window_of(context))
+    attachments = tables.attachment_rows(leads, message_records(store, leads["landing_id"].tolist()))
+    frame = leads[tables.columns("leads")]
+    with warehouse.open() as conn:
+        written = tables.replace_leads(conn, frame)
+        tables.replace_lead_attachments(conn, frame["lead_id"].tolist(), attachments)
+    qualified = int((frame["route"] == "crm").sum()) if written else 0
+    yield dg.MaterializeResult(
+        asset_key=["warehouse", "leads"],
+        metadata={"rows": written, "qualified": qualified, "qualified_rate": qualified / written if written else 0.0},
+    )
+    yield dg.MaterializeResult(asset_key=["warehouse", "lead_attachments"], metadata={"rows": len(attachments)})
+
+
+@dg.asset(
+    key=["warehouse", "dead_letters"], deps=[parsed_messages],
+    description="Input that could not be processed, with the reason and a reference to the raw payload.",
+    **WAREHOUSE, **PARTITIONED,
+)
+def warehouse_dead_letters(
+    context: dg.AssetExecutionContext, lead_store: LeadStoreResource, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    from lead_pipeline.stores import warehouse as tables
+
+    window = window_of(context)
+    frame = lead_store.open().read_dead_letters(window).rename(columns={"raw_ref": "raw"})
+    with warehouse.open() as conn:
+        written = tables.replace_dead_letters(conn, window, frame[tables.columns("dead_letters")])
+    return dg.MaterializeResult(metadata={"rows": written})
+
+
+@dg.asset(
+    key=["warehouse", "kpi_daily"],
+    deps=[["warehouse", "messages"], ["warehouse", "leads"], ["warehouse", "dead_letters"]],
+    description="Day × source alias: volume, parse success, duplicates, qualification.",
+    **WAREHOUSE, **PARTITIONED,
+)
+def kpi_daily(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    from lead_pipeline.stores import warehouse as tables
+
+    with warehouse.open() as conn:
+        frame = tables.refresh_kpi_daily(conn, window_of(context))
+    messages = int(frame["messages"].sum())
+    parsed = int(frame["parsed"].sum())
+    leads = int(frame["leads"].sum())
+    qualified = int(frame["qualified"].sum())
+    return dg.MaterializeResult(
+        metadata={
+            "messages": messages,
+            "parse_success_rate": parsed / messages if messages else 1.0,
+            "duplicates_collapsed": int(frame["duplicates_collapsed"].sum()),
+            "dead_letters": int(frame["dead_letters"].sum()),
+            "leads": leads,
+            "qualified": qualified,
+            "qualification_rate": qualified / leads if leads else 0.0,
+        }
+    )

@@ -1,0 +1,142 @@
+"""Landing: raw deliveries become durable rows before anything interprets them.
+
+Landing reads only the header block (where the receiving alias and arrival time are) so that a
+sweep of a large mailbox stays cheap; full parsing happens per daily partition afterwards.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from email.parser import BytesHeaderParser
+from email.policy import compat32
+from email.utils import getaddresses, parsedate_to_datetime
+from typing import Any
+
+from lead_pipeline.mail.sources import RawMessage
+
+ALIAS_HEADERS = ("Delivered-To", "X-Original-To", "Envelope-To", "To")
+HEADER_PEEK_BYTES = 64 * 1024
+
+
+def utc_timestamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _parse_date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        moment = parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError):
+        return None
+    if moment.tzinfo is None:  # RFC 5322 "-0000": the zone is unknown, UTC is the convention
+        moment = moment.replace(tzinfo=UTC)
+    return moment
+
+
+def peek_envelope(raw: bytes) -> tuple[datetime | None, str | None]:
+    """Arrival time (topmost `Received`, else `Date`) and receiving alias, from the headers only."""
+    head = raw[:HEADER_PEEK_BYTES]
+    headers = BytesHeaderParser(policy=compat32).parsebytes(head)
+    received_at = None
+    for received in headers.get_all("Received") or []:
+        received_at = _parse_date(str(received).rpartition(";")[2])
+        break
+    received_at = received_at or _parse_date(str(headers.get("Date") or ""))
+    alias = None
+    for name in ALIAS_HEADERS:
+        value = headers.get(name)
+        if value:
+            addresses = [addr for _, addr in getaddresses([str(value)]) if "@" in addr]
+            if addresses:
+                alias = addresses[0].strip().lower()
+                break
+    return received_at, alias
+
+
+def landing_id_for(source: str, raw_sha256: str) -> str:
+    return hashlib.sha256(f"{source}:{raw_sha256}".encode()).hexdigest()[:32]
+
+
+def dead_letter_id_for(stage: str, key: str) -> str:
+    return hashlib.sha256(f"{stage}:{key}".encode()).hexdigest()[:32]
+
+
+@dataclass
+class LandingBatch:
+    """What one sweep produced: rows to land and inputs rejected before landing."""
+
+    landed: list[dict[str, Any]] = field(default_factory=list)
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+
+
+def prepare_landing(
+    messages: Iterable[RawMessage], *, source: str, earliest: date, now: datetime
+) -> LandingBatch:
+    """Landing rows for raw messages; a message that cannot be dated into a partition is rejected.
+
+    A message with no usable date lands on the day it was found rather than being lost.
+    """
+    batch = LandingBatch()
+    now_text = utc_timestamp(now)
+    for message in messages:
+        raw_sha256 = hashlib.sha256(message.raw).hexdigest()
+        landing_id = landing_id_for(source, raw_sha256)
+        try:
+            received_at, alias = peek_envelope(message.raw)
+        except Exception as exc:  # noqa: BLE001 - any header failure is the message's, not the run's
+            batch.rejected.append(_rejection(message, source, landing_id, f"unreadable_headers: {exc}", now_text))
+            continue
+        received_at = received_at or now
+        if received_at.astimezone(UTC).date() < earliest:
+            reason = (
+                f"received_before_partition_start: received {utc_timestamp(received_at)}, partitions start "
+                f"{earliest.isoformat()} (set LEAD_PIPELINE_START_DATE to ingest older mail)"
+            )
+            batch.rejected.append(_rejection(message, source, landing_id, reason, now_text, alias))
+            continue
+        stamp = utc_timestamp(received_at)
+        batch.landed.append({
+            "landing_id": landing_id,
+            "source": source,
+            "source_ref": message.source_ref,
+            "source_alias": alias,
+            "raw_sha256": raw_sha256,
+            "received_at": stamp,
+            "received_date": stamp[:10],
+            "raw": message.raw,
+            "landed_at": now_text,
+        })
+    return batch
+
+
+def _rejection(
+    message: RawMessage, source: str, landing_id: str, reason: str, now_text: str, alias: str | None = None
+) -> dict[str, Any]:
+    return {
+        "dead_letter_id": dead_letter_id_for("landing", landing_id),
+        "stage": "landing",
+        "source": source,
+        "source_ref": message.source_ref,
+        "landing_id": None,
+        "source_alias": alias,
+        "reason": reason,
+        "raw_ref": message.source_ref,
+        "raw": message.raw,
+        "received_date": now_text[:10],
+        "failed_at": now_text,
+    }
+
+
+def iter_batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    batch: list[Any] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

@@ -1,0 +1,144 @@
+"""Normalisation of people, addresses, phones and company domains."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from importlib import resources
+
+import phonenumbers
+import tldextract
+from email_validator import EmailNotValidError, validate_email
+
+DEFAULT_PHONE_REGION = "US"
+# ccTLDs whose ISO 3166 code differs from the TLD.
+_TLD_REGION_EXCEPTIONS = {"uk": "GB", "eu": None}
+
+
+@lru_cache(maxsize=1)
+def _extractor() -> tldextract.TLDExtract:
+    # The bundled suffix snapshot only: no network, no cache writes.
+    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+
+@lru_cache(maxsize=1)
+def _free_mail_domains() -> frozenset[str]:
+    text = (resources.files("freemail") / "data" / "free.txt").read_text(encoding="utf-8")
+    return frozenset(line.strip().lower() for line in text.splitlines() if line.strip())
+
+
+@lru_cache(maxsize=1)
+def _disposable_domains() -> frozenset[str]:
+    from disposable_email_domains import blocklist
+
+    return frozenset(blocklist)
+
+
+def normalise_email(address: str | None) -> str | None:
+    """Canonical form of an address (trimmed, lower-cased, IDN-checked), or None if invalid."""
+    if not address:
+        return None
+    candidate = address.strip().strip("<>").strip()
+    try:
+        info = validate_email(candidate, check_deliverability=False, globally_deliverable=False)
+    except EmailNotValidError:
+        return None
+    if "." not in info.domain:
+        return None
+    return info.normalized.lower()
+
+
+def email_domain(address: str | None) -> str | None:
+    if not address or "@" not in address:
+        return None
+    return address.rsplit("@", 1)[1].lower()
+
+
+@lru_cache(maxsize=65_536)
+def registrable_domain(host: str | None) -> str | None:
+    """`sales.brightfield.co.uk` → `brightfield.co.uk`; unknown TLDs keep their last two labels."""
+    if not host:
+        return None
+    host = host.strip().lower().rstrip(".")
+    parts = _extractor()(host)
+    if parts.suffix and parts.domain:
+        return f"{parts.domain}.{parts.suffix}"
+    labels = [label for label in host.split(".") if label]
+    return ".".join(labels[-2:]) if len(labels) >= 2 else None
+
+
+def is_free_mail(domain: str | None) -> bool:
+    return bool(domain) and (domain in _free_mail_domains() or registrable_domain(domain) in _free_mail_domains())
+
+
+def is_disposable(domain: str | None) -> bool:
+    return bool(domain) and (domain in _disposable_domains() or registrable_domain(domain) in _disposable_domains())
+
+
+def company_domain_of(address: str | None) -> str | None:
+    """The registrable domain of a business address; None for free-mail and disposable senders."""
+    domain = email_domain(address)
+    if not domain or is_free_mail(domain) or is_disposable(domain):
+        return None
+    return registrable_domain(domain)
+
+
+_NAME_NOISE = re.compile(r"[\"'()]|\s+via\s+.*$", re.IGNORECASE)
+
+
+def normalise_person_name(name: str | None) -> str | None:
+    """"CHEN, ALEX" → "Alex Chen"; mixed-case names ("McDonald") are kept as written."""
+    if not name:
+        return None
+    cleaned = _NAME_NOISE.sub("", name).strip()
+    if "@" in cleaned or not cleaned:
+        return None
+    if cleaned.count(",") == 1:
+        last, first = (part.strip() for part in cleaned.split(","))
+        if first and last:
+            cleaned = f"{first} {last}"
+    cleaned = " ".join(cleaned.split())
+    if cleaned.isupper() or cleaned.islower():
+        cleaned = " ".join(word.capitalize() for word in cleaned.split())
+    return cleaned
+
+
+def region_for_domain(domain: str | None, default: str = DEFAULT_PHONE_REGION) -> str:
+    """Phone region implied by a domain's country-code TLD, else the default."""
+    if not domain:
+        return default
+    tld = domain.rsplit(".", 1)[-1].lower()
+    region = _TLD_REGION_EXCEPTIONS.get(tld, tld.upper() if len(tld) == 2 else None)
+    if region and region in phonenumbers.SUPPORTED_REGIONS:
+        return region
+    return default
+
+
+def find_phone(text: str | None, region: str = DEFAULT_PHONE_REGION) -> str | None:
+    """The first valid phone number in free text, in E.164."""
+    if not text:
+        return None
+    for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID):
+        return phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
+    return None
+
+
+def normalise_phone(value: str | None, region: str = DEFAULT_PHONE_REGION) -> str | None:
+    """A phone field (web form) to E.164, or None when it is not a valid number."""
+    if not value:
+        return None
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def company_name_from_domain(domain: str | None) -> str | None:
+    """A readable fallback name: `acme-robotics.example` → "Acme Robotics"."""
+    if not domain:
+        return None
+    label = domain.split(".", 1)[0]
+    return " ".join(part.capitalize() for part in re.split(r"[-_]", label) if part) or None

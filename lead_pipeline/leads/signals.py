@@ -1,0 +1,172 @@
+"""Signals read from a message's text and links: intent, spam lexicon, suspicious links, role."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from urllib.parse import urlsplit
+
+from selectolax.lexbor import LexborHTMLParser as HTMLParser
+
+from lead_pipeline.leads.normalise import registrable_domain
+
+URL_SHORTENERS = frozenset(
+    {"bit.ly", "tinyurl.com", "t.co", "goo.gl", "ow.ly", "is.gd", "buff.ly", "rebrand.ly", "cutt.ly",
+     "shorturl.at", "rb.gy", "tiny.cc", "s.id", "t.ly", "bl.ink"}
+)
+
+SPAM_LEXICON = re.compile(
+    r"\b(?:viagra|casino|lottery|you(?:'ve| have) won|winner|bitcoin|crypto(?:currency)?|forex|"
+    r"guaranteed (?:returns|ranking)|backlinks?|seo (?:services|ranking|package)|first page of google|"
+    r"verify your account|account (?:will be )?suspended|wire transfer|inheritance|"
+    r"100% free|act now|limited time offer|click here|double your)\b",
+    re.IGNORECASE,
+)
+
+# Ordered: the first intent whose pattern matches wins, after alias-based hints.
+INTENT_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("job_application", re.compile(
+        r"\b(?:job application|applying for|application for|my (?:resume|cv)|curriculum vitae|"
+        r"resume attached|cover letter|bewerbung|candidature|postulación)\b", re.IGNORECASE)),
+    ("support", re.compile(
+        r"\b(?:error|bug|not working|can(?:no|')t (?:log ?in|access|connect)|outage|broken|ticket|"
+        r"support request|issue with|failing|fails)\b", re.IGNORECASE)),
+    ("partnership", re.compile(
+        r"\b(?:partner(?:ship)?s?|reseller|resell|integration partner|co-marketing|referral program|agency)\b",
+        re.IGNORECASE)),
+    ("pricing", re.compile(
+        r"(?:\b(?:pricing|price|prices|quote|quotation|cost|costs|plan|plans|licen[cs]e|licensing|"
+        r"enterprise|budget|tarifs?|prix|preis(?:e)?|angebot|precios?|presupuesto|cotización)\b|料金|価格|見積)",
+        re.IGNORECASE)),
+    ("demo", re.compile(
+        r"(?:\b(?:demo|demonstration|démonstration|demostración|walkthrough|trial|evaluate|evaluating|"
+        r"vorführung|präsentation)\b|デモ)",
+        re.IGNORECASE)),
+)
+
+ALIAS_INTENTS = {"jobs": "job_application", "careers": "job_application", "support": "support",
+                 "partners": "partnership"}
+
+TITLE_WORDS = re.compile(
+    r"\b(?:manager|director|head of|vp|vice president|chief|officer|founder|co-founder|owner|president|"
+    r"cto|ceo|cfo|coo|cio|ciso|engineer|architect|analyst|consultant|lead|specialist|coordinator|"
+    r"administrator|developer|scientist|recruiter|buyer|partner|gesch\u00e4ftsf\u00fchrer|leiter|"
+    r"directeur|responsable|gerente|jefe)\b",
+    re.IGNORECASE,
+)
+
+AUTO_REPLY_SUBJECT = re.compile(
+    r"^\s*(?:automatic reply|auto(?:matic)?[- ]?reply|out of (?:the )?office|autoreply|abwesenheitsnotiz|"
+    r"automatische antwort|r\u00e9ponse automatique|absence|respuesta autom\u00e1tica|fuera de la oficina|"
+    r"risposta automatica|\u81ea\u52d5\u5fdc\u7b54|\u4e0d\u5728)\b",
+    re.IGNORECASE,
+)
+_ROLE_SEPARATORS = re.compile(r"\s+[|\u2013\u2014-]\s+|,\s*")
+
+_URL = re.compile(r"https?://[^\s<>\"')\]]+", re.IGNORECASE)
+_DOMAIN_IN_TEXT = re.compile(r"\b((?:[a-z0-9-]+\.)+[a-z]{2,})\b", re.IGNORECASE)
+
+
+def alias_intent(alias: str | None) -> str | None:
+    if not alias or "@" not in alias:
+        return None
+    return ALIAS_INTENTS.get(alias.split("@", 1)[0].lower())
+
+
+def classify_intent(alias: str | None, subject: str, text: str, is_spam: bool) -> str:
+    if is_spam:
+        return "spam"
+    hinted = alias_intent(alias)
+    if hinted:
+        return hinted
+    haystack = f"{subject}\n{text}"
+    for intent, pattern in INTENT_PATTERNS:
+        if pattern.search(subject or ""):
+            return intent
+    for intent, pattern in INTENT_PATTERNS:
+        if pattern.search(haystack):
+            return intent
+    return "other"
+
+
+def spam_lexicon_hits(subject: str, text: str) -> int:
+    return len(SPAM_LEXICON.findall(f"{subject}\n{text}"))
+
+
+def _host(url: str) -> str | None:
+    try:
+        return (urlsplit(url).hostname or "").lower() or None
+    except ValueError:
+        return None
+
+
+def _is_ip_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+def link_is_suspicious(url: str, anchor_text: str | None = None) -> bool:
+    """A shortener, an IP-literal host, or anchor text naming a different domain than the link."""
+    host = _host(url)
+    if not host:
+        return False
+    if host in URL_SHORTENERS or _is_ip_literal(host):
+        return True
+    if anchor_text:
+        named = _DOMAIN_IN_TEXT.search(anchor_text)
+        if named and registrable_domain(named.group(1)) != registrable_domain(host):
+            return True
+    return False
+
+
+def suspicious_link_count(text: str | None, html: str | None) -> int:
+    count = 0
+    seen: set[str] = set()
+    if html:
+        for anchor in HTMLParser(html).css("a[href]"):
+            href = anchor.attributes.get("href") or ""
+            seen.add(href)
+            count += link_is_suspicious(href, anchor.text(strip=True))
+    for url in _URL.findall(text or ""):
+        if url not in seen:
+            seen.add(url)
+            count += link_is_suspicious(url)
+    return count
+
+
+def is_auto_reply(subject: str | None, auto_submitted: str | None = None) -> bool:
+    """Out-of-office and other automatic replies (RFC 3834 `Auto-Submitted`, or the subject)."""
+    if auto_submitted and auto_submitted.strip().lower().startswith("auto-replied"):
+        return True
+    return bool(subject and AUTO_REPLY_SUBJECT.search(subject))
+
+
+def _is_name_of(segment: str, names: tuple[str | None, ...]) -> bool:
+    folded = segment.casefold()
+    return any(name and (folded.startswith(name.casefold()) or name.casefold().startswith(folded)) for name in names)
+
+
+def role_from_signature(signature: str | None, person: str | None = None, company: str | None = None) -> str | None:
+    """The job title in a signature: the first line naming one, without the person's or company's name."""
+    if not signature:
+        return None
+    for line in signature.splitlines()[:8]:
+        candidate = line.strip(" |,")
+        if not (2 <= len(candidate) <= 80) or "@" in candidate or any(ch.isdigit() for ch in candidate):
+            continue
+        if not TITLE_WORDS.search(candidate):
+            continue
+        segments = [seg.strip() for seg in _ROLE_SEPARATORS.split(candidate) if seg.strip()]
+        kept = [seg for seg in segments if not _is_name_of(seg, (person, company))]
+        # "Director, Revenue Operations" is one title across a comma: keep what follows the title word.
+        first = next((i for i, seg in enumerate(kept) if TITLE_WORDS.search(seg)), None)
+        if first is None:
+            continue
+        role = kept[first]
+        if first + 1 < len(kept) and role.split()[-1].casefold() in {"director", "head", "vp", "manager"}:
+            role = f"{role}, {kept[first + 1]}"
+        return role
+    return None

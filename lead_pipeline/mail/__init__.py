@@ -1,0 +1,6 @@
+"""Email core: raw message sources, MIME parsing and body cleaning (no Dagster here).
+
+* :mod:`lead_pipeline.mail.sources` - ``iter_raw_messages`` over .eml files, folders, mbox, Maildir;
+* :mod:`lead_pipeline.mail.mime` - ``parse_message``: raw bytes -> the MailParse §1 message dict;
+* :mod:`lead_pipeline.mail.clean` - reply text / signature / quoted history, hashing, language.
+"""

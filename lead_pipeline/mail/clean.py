@@ -1,0 +1,691 @@
+"""Body cleaning: HTML to text, quoted-history and signature removal, hashing, language id.
+
+Plain Python, no Dagster. Everything here is deterministic and side-effect free except the
+lazily loaded (and cached) language-identification model.
+
+Performance notes: quote markers are found with a handful of pre-compiled regexes that all
+start with a literal ``\\n`` (we search ``"\\n" + body + "\\n"``), so the regex engine can skip
+straight to line starts instead of trying every position; every quantifier is bounded to a
+single line so there is no catastrophic backtracking. Per-line Python work only happens for
+the few trailing lines inspected for a sign-off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+import unicodedata
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+__all__ = [
+    "CleanedBody",
+    "clean_body",
+    "content_hash",
+    "detect_language",
+    "html_to_text",
+    "normalise_for_hash",
+]
+
+
+@dataclass(frozen=True)
+class CleanedBody:
+    reply_text: str  # only what the sender wrote in this message
+    signature: str | None  # the removed signature block
+    quoted: str | None  # the removed quoted history (for forwarded-lead attribution downstream)
+
+
+# --------------------------------------------------------------------------------------------
+# HTML -> text
+# --------------------------------------------------------------------------------------------
+
+_SKIP_TAGS = frozenset(
+    {
+        "head", "script", "style", "title", "meta", "link", "noscript", "template", "svg",
+        "object", "embed", "iframe", "canvas", "audio", "video", "map", "button", "select",
+        "input", "textarea", "base",
+    }
+)
+_PARA_TAGS = frozenset(
+    {"p", "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul", "ol", "dl", "pre", "address", "figure"}
+)
+_BLOCK_TAGS = frozenset(
+    {
+        "div", "tr", "li", "dt", "dd", "section", "article", "header", "footer", "center",
+        "form", "fieldset", "main", "nav", "aside", "caption", "details", "summary", "body",
+        "html", "figcaption", "tbody", "thead", "tfoot", "hr",
+    }
+)
+_CELL_TAGS = frozenset({"td", "th"})
+
+# Invisible elements (preheaders, Outlook-only blocks). Deliberately *not* font-size:0 or
+# height:0, which responsive templates use on wrappers whose children are visible.
+_HIDDEN_STYLE_RE = re.compile(
+    r"display\s*:\s*none|visibility\s*:\s*hidden|mso-hide\s*:\s*all|"
+    r"(?<![-\w])opacity\s*:\s*0(?:\.0*)?\s*(?:;|$|!)",
+    re.IGNORECASE,
+)
+_COLLAPSED_STYLE_RE = re.compile(r"max-height\s*:\s*0(?![.\d])", re.IGNORECASE)
+_OVERFLOW_HIDDEN_RE = re.compile(r"overflow\s*:\s*hidden", re.IGNORECASE)
+_STYLE_DIM_RE = re.compile(r"(?<![-\w])(width|height)\s*:\s*(\d+(?:\.\d+)?)\s*(?:px)?\s*(?:;|$|!)", re.I)
+_DIM_ATTR_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:px)?\s*$", re.I)
+_TRACKER_HOST_RE = re.compile(
+    r"track|pixel|beacon|mailtrack|list-manage|(?:^|[.\-])(?:open|opens|trk|click|clicks|"
+    r"email-?open|o|t|e|ct|link|links|mandrillapp|mailstat|emltrk|mltrk)(?:[.\-\d]|$)",
+    re.IGNORECASE,
+)
+_TRACKER_PATH_RE = re.compile(
+    r"(?:/track(?:ing)?/open|/open\.(?:php|gif|png|aspx?)|/wf/open|pixel|beacon|/o\.gif|"
+    r"/e/o/|/trk/|/t\.gif|/1x1\.|/spacer\.gif|/blank\.gif)",
+    re.IGNORECASE,
+)
+_WS_RUN_RE = re.compile(r"[ \t\r\f\v\u00a0\u200b\u2009\u202f]+")
+
+# sentinels in the token stream
+_QUOTE_IN = object()  # <blockquote>
+_QUOTE_OUT = object()  # </blockquote>
+_SOFT = object()  # block boundary: end the current line if it has content
+_PARA = object()  # paragraph boundary: like _SOFT, plus one blank line
+_BREAK = "\n"  # <br>: hard line break (consecutive ones make blank lines)
+
+
+def _dim(value: str | None) -> float | None:
+    if value is None:
+        return None
+    m = _DIM_ATTR_RE.match(value)
+    return float(m.group(1)) if m else None
+
+
+def _is_hidden(attrs: dict) -> bool:
+    style = attrs.get("style")
+    if style and (
+        _HIDDEN_STYLE_RE.search(style)
+        or (_COLLAPSED_STYLE_RE.search(style) and _OVERFLOW_HIDDEN_RE.search(style))
+    ):
+        return True
+    return "hidden" in attrs and attrs.get("hidden") != "false"
+
+
+def _is_tracking_img(attrs: dict) -> bool:
+    if _is_hidden(attrs):
+        return True
+    w, h = _dim(attrs.get("width")), _dim(attrs.get("height"))
+    style = attrs.get("style") or ""
+    for m in _STYLE_DIM_RE.finditer(style):
+        if m.group(1).lower() == "width":
+            w = float(m.group(2))
+        else:
+            h = float(m.group(2))
+    if (w is not None and w <= 2) or (h is not None and h <= 2):
+        return True
+    src = (attrs.get("src") or "").strip()
+    if src and not src.lower().startswith(("cid:", "data:")):
+        try:
+            parts = urlsplit(src)
+        except ValueError:
+            return False
+        if parts.hostname and _TRACKER_HOST_RE.search(parts.hostname):
+            return True
+        if _TRACKER_PATH_RE.search(parts.path or ""):
+            return True
+    return False
+
+
+def _node_children(node) -> list:
+    out = []
+    child = node.child
+    while child is not None:
+        out.append(child)
+        child = child.next
+    return out
+
+
+def html_to_text(html: str) -> str:
+    """Readable plain text from an HTML body.
+
+    Drops head/script/style (and other non-content elements), hidden elements and tracking
+    pixels; images become their alt text (or nothing); links keep their text; block elements
+    become line breaks; ``<blockquote>`` content is prefixed with ``"> "`` so quoted history in
+    HTML-only replies is recognised by :func:`clean_body`.
+    """
+    if not html or not html.strip():
+        return ""
+    from selectolax.lexbor import LexborHTMLParser  # local import: keeps module import light
+
+    tree = LexborHTMLParser(html)
+    root = tree.root
+    if root is None:
+        return ""
+    tokens: list = []
+    append = tokens.append
+    # Iterative DFS (deeply nested HTML must not hit the recursion limit).
+    # Stack items: (node, pre_depth) or (closing_token, None).
+    stack: list = [(root, 0)]
+    while stack:
+        node, pre = stack.pop()
+        if pre is None:  # a closing token pushed earlier
+            append(node)
+            continue
+        tag = node.tag
+        if tag == "-text":
+            text = node.text_content or ""
+            if text:
+                if pre:
+                    append(text.replace("\r\n", "\n"))
+                else:
+                    append(_WS_RUN_RE.sub(" ", text.replace("\n", " ")))
+            continue
+        if tag is None or tag.startswith("-") and tag != "-document":
+            continue  # comments, doctype
+        if tag in _SKIP_TAGS:
+            continue
+        attrs = node.attributes if tag != "-document" else {}
+        if tag == "br":
+            append(_BREAK)
+            continue
+        if tag == "img":
+            if not _is_tracking_img(attrs):
+                alt = (attrs.get("alt") or "").strip()
+                if alt:
+                    append(" " + alt + " ")
+            continue
+        if attrs and _is_hidden(attrs):
+            continue
+        if tag == "blockquote":
+            append(_QUOTE_IN)
+            stack.append((_QUOTE_OUT, None))
+        elif tag in _PARA_TAGS:
+            append(_PARA)
+            stack.append((_PARA, None))
+        elif tag in _BLOCK_TAGS:
+            append(_SOFT)
+            stack.append((_SOFT, None))
+            if tag == "li":
+                append("- ")
+        elif tag in _CELL_TAGS:
+            stack.append((" ", None))
+        child_pre = pre + 1 if tag in ("pre", "plaintext", "xmp", "listing") else pre
+        for child in reversed(_node_children(node)):
+            stack.append((child, child_pre))
+    return _assemble(tokens)
+
+
+def _assemble(tokens: list) -> str:
+    lines: list[tuple[int, str]] = []  # (blockquote depth, text)
+    current: list[str] = []
+    depth = 0
+
+    def flush(force: bool) -> None:
+        text = _WS_RUN_RE.sub(" ", "".join(current)).strip()
+        current.clear()
+        if text or force:
+            lines.append((depth, text))
+
+    def paragraph() -> None:
+        flush(False)
+        if lines and lines[-1][1]:
+            lines.append((depth, ""))
+
+    for tok in tokens:
+        if tok is _SOFT:
+            flush(False)
+        elif tok is _PARA:
+            paragraph()
+        elif tok is _QUOTE_IN:
+            paragraph()
+            depth += 1
+        elif tok is _QUOTE_OUT:
+            flush(False)
+            while lines and not lines[-1][1] and lines[-1][0] == depth:
+                lines.pop()  # no trailing empty ">" lines inside the quote
+            depth = max(0, depth - 1)
+            paragraph()
+        elif "\n" in tok:
+            pieces = tok.split("\n")
+            for piece in pieces[:-1]:
+                current.append(piece)
+                flush(True)
+            current.append(pieces[-1])
+        else:
+            current.append(tok)
+    flush(False)
+
+    out: list[str] = []
+    for d, text in lines:
+        line = ("> " * d + text) if text else (">" * d)
+        if not text and out and out[-1] == line:
+            continue  # collapse runs of blank lines
+        out.append(line)
+    return "\n".join(out).strip()
+
+
+# --------------------------------------------------------------------------------------------
+# Quoted history
+# --------------------------------------------------------------------------------------------
+
+_L = r"[^\n]{0,300}"  # rest of one line, bounded (linear backtracking only)
+
+
+def _attribution(start: str, end: str) -> str:
+    """A quote attribution line ("On <date>, <name> wrote:"), possibly wrapped over two lines."""
+    return rf"[ \t]*(?:{start}){_L}(?:\n{_L})?(?:{end})[ \t]*(?=\n)"
+
+
+_ATTRIBUTIONS = [
+    _attribution(r"On[ \t]", r"\bwrote[ \t]*:"),  # English
+    _attribution(r"Le[ \t]", r"a[ \t\u00a0]+(?:é|e)crit[ \t\u00a0]*:"),  # French
+    _attribution(r"Am[ \t]", r"\bschrieb\b" + _L + r":"),  # German
+    _attribution(r"El[ \t]", r"\bescribi(?:ó|o)[ \t]*:"),  # Spanish
+    _attribution(r"Em[ \t]", r"\bescreveu[ \t]*:"),  # Portuguese
+    _attribution(r"Op[ \t]", r"\bschreef\b" + r"[^\n]{0,300}:"),  # Dutch
+    _attribution(r"Il[ \t]", r"\bha[ \t]+scritto[ \t]*:"),  # Italian
+    _attribution(r"Den[ \t]", r"\bskrev\b[^\n]{0,300}:"),  # Swedish
+    _attribution(r"W[ \t]+dniu[ \t]", r"(?:pisze|napisał(?:a|\(a\))?)[ \t]*:"),  # Polish
+    r"[ \t]*\d{4}年\d{1,2}月\d{1,2}日" + _L + r"[:：][ \t]*(?=\n)",  # Gmail (ja)
+]
+# Japanese Apple Mail / Thunderbird forms have no fixed line start, so the pattern has to be
+# tried at every line; it is only compiled into the regex used when the body contains them.
+_ATTRIBUTIONS_JA = [_attribution(r"", r"(?:のメッセージ|書きました)[ \t]*[:：]")]
+_JA_HINTS = ("のメッセージ", "書きました")
+
+_ORIGINAL_WORDS = (
+    r"Original Message|Ursprüngliche Nachricht|Urspr\S{0,2}ngliche Nachricht|"
+    r"Message d'origine|Message original|Mensaje original|Messaggio originale|"
+    r"Mensagem original|Oorspronkelijk bericht|Originalmeddelande|Ursprungligt meddelande|"
+    r"Wiadomość oryginalna|Oryginalna wiadomość|元のメッセージ"
+)
+_FORWARD_WORDS = (
+    r"Forwarded message|Forwarded Message|Message transféré|Message transfere|"
+    r"Weitergeleitete Nachricht|Mensaje reenviado|Messaggio inoltrato|Mensagem encaminhada|"
+    r"Mensagem reencaminhada|Doorgestuurd bericht|Vidarebefordrat meddelande|"
+    r"Wiadomość przekazana dalej|Przekazana wiadomość|転送されたメッセージ|転送メッセージ"
+)
+_BEGIN_FORWARD = (
+    r"Begin forwarded message|Début du message réexpédié|Début du message transféré|"
+    r"Anfang der weitergeleiteten Nachricht|Inicio del mensaje reenviado|"
+    r"Início da mensagem reencaminhada|Inizio messaggio inoltrato|Begin doorgestuurd bericht|"
+    r"Vidarebefordrat brev|Początek przekazywanej wiadomości|転送メッセージ"
+)
+_HDR_FROM = r"From|De|Von|Van|Da|Från|Od|Fra|差出人|送信者"
+_HDR_OTHER = (
+    r"Sent|Date|To|Cc|Bcc|Subject|Reply-To|"
+    r"Envoyé|Envoy\S{1,2}|À|A|Objet|Répondre à|"
+    r"Gesendet|Datum|An|Betreff|Antwort an|"
+    r"Enviado|Enviada|Fecha|Para|Asunto|Assunto|Data|"
+    r"Inviato|Oggetto|"
+    r"Verzonden|Aan|Onderwerp|"
+    r"Skickat|Till|Ämne|Kopia|"
+    r"Wysłano|Wysłane|Do|Temat|DW|"
+    r"送信日時|日時|宛先|件名|CC"
+)
+_HDR_LINE_END = r"\*{0,2}[ \t]*[:：]" + _L + r"\n(?:[ \t]*\n)?"
+_OUTLOOK_BLOCK = (
+    r"(?:[ \t]*[_\-=]{8,}[ \t]*\n(?:[ \t]*\n)?)?"  # optional Outlook separator line
+    rf"[ \t]*\*{{0,2}}(?:{_HDR_FROM}){_HDR_LINE_END}"
+    rf"(?:[ \t]*\*{{0,2}}(?:{_HDR_OTHER}){_HDR_LINE_END}){{2,}}"
+)
+_HARD_MARKERS = [
+    rf"[ \t]*-{{2,}}[ \t]*(?:{_ORIGINAL_WORDS})[ \t]*-{{2,}}[^\n]{{0,20}}(?=\n)",
+    rf"[ \t]*-{{2,}}[ \t]*(?:{_FORWARD_WORDS})[ \t]*-{{2,}}[^\n]{{0,20}}(?=\n)",
+    rf"[ \t]*(?:{_BEGIN_FORWARD})[ \t]*[:：]?[ \t]*(?=\n)",
+    _OUTLOOK_BLOCK,
+]
+
+
+
+def _marker_re(attributions: list[str]) -> re.Pattern[str]:
+    return re.compile(
+        # The single literal "\n" in front lets the regex engine jump from line to line.
+        "\n(?:(?P<attr>" + "|".join(attributions) + ")|(?P<hard>" + "|".join(_HARD_MARKERS) + "))",
+        re.IGNORECASE,
+    )
+
+
+_MARKER_RE = _marker_re(_ATTRIBUTIONS)
+_MARKER_RE_JA = _marker_re(_ATTRIBUTIONS + _ATTRIBUTIONS_JA)
+_NEXT_IS_QUOTE_RE = re.compile(r"\n(?:[ \t]*\n){0,3}[ \t]*>")
+_QUOTE_BLOCK_RE = re.compile(r"\n[ \t]*>[^\n]*(?:\n[ \t]*>[^\n]*)*")
+# Cheap pre-filter: only lines whose first two characters can start a marker are handed to
+# the full regex (the leading literal "\n" plus a one-character lookahead keep the scan fast).
+_MARKER_CANDIDATE_RE = re.compile(
+    r"\n[ \t]*(?=[0-9*\-_=OoLlAaEeIiDdWwBbVvPpFf転差送元])"
+    r"(?:[0-9*\-_=]|[Oo][NnPpDd]|[Ll][Ee]|[Aa][MmNn]|[Ee][LlMm]|[Ii][LlNn]|[Dd][EeAaéÉ]|[Ww]\s|"
+    r"[Bb][Ee]|[Vv][IiOoAaíÍ]|[Pp][Oo]|[Ff][Rr]|転送|差出|送信|元の)"
+)
+
+
+def _iter_markers(body: str, padded: str):
+    """Marker matches in ``padded`` ("\n" + body + "\n"), in order, non-overlapping."""
+    if any(h in body for h in _JA_HINTS):
+        yield from _MARKER_RE_JA.finditer(padded)
+        return
+    skip_until = -1
+    match = _MARKER_RE.match
+    for cand in _MARKER_CANDIDATE_RE.finditer(padded):
+        pos = cand.start()
+        if pos < skip_until:
+            continue
+        m = match(padded, pos)
+        if m is not None:
+            skip_until = m.end()
+            yield m
+
+
+def _split_quotes(body: str) -> tuple[str, str | None]:
+    """Split ``body`` into (new text, quoted history).
+
+    Hard markers (Outlook header block, "Original Message", forwarded-message banners, an
+    attribution line *not* followed by ">" lines) cut everything below them. ">" quote blocks
+    above the cut are removed together with the attribution line that introduces them, and
+    unquoted text around them is kept (so bottom-posted and interleaved replies survive).
+    """
+    padded = "\n" + body + "\n"
+    cut = len(padded) - 1
+    ranges: list[tuple[int, int]] = []  # removed [start, end) ranges in `padded`, before `cut`
+    for m in _iter_markers(body, padded):
+        if m.group("attr") is not None and _NEXT_IS_QUOTE_RE.match(padded, m.end()):
+            ranges.append((m.start(), m.end()))
+            continue
+        cut = m.start()
+        break
+    if "\n" in padded[:cut] and ">" in padded[:cut]:
+        ranges.extend(mt.span() for mt in _QUOTE_BLOCK_RE.finditer(padded, 0, cut))
+    tail = padded[cut + 1 : -1] if cut < len(padded) - 1 else ""
+    if not ranges:
+        return padded[1:cut], (tail.strip("\n") if tail.strip() else None)
+    ranges.sort()
+    kept: list[str] = []
+    removed: list[str] = []
+    prev = 0
+    for start, end in ranges:
+        if end <= prev:
+            continue
+        start = max(start, prev)
+        kept.append(padded[prev:start])
+        removed.append(padded[start:end])
+        prev = end
+    kept.append(padded[prev:cut])
+    if tail.strip():
+        removed.append("\n" + tail)
+    quoted = "".join(removed).strip("\n")
+    return "".join(kept)[1:] if kept[0].startswith("\n") else "".join(kept), (quoted or None)
+
+
+# --------------------------------------------------------------------------------------------
+# Signatures
+# --------------------------------------------------------------------------------------------
+
+_SIG_DELIM_RE = re.compile(r"\n[ \t]*--[ \t]*(?=\n)")
+_MOBILE_RE = re.compile(
+    r"\n[ \t]*(?:"
+    r"Sent from my [^\n]{1,40}|"
+    r"Sent from (?:Outlook|Mail|Yahoo Mail|Gmail|ProtonMail|Proton Mail|Samsung|Xiaomi|Huawei)[^\n]{0,40}|"
+    r"Sent (?:with|via|using) (?:Spark|Superhuman|BlackBerry|Blackberry|Proton ?Mail|Mailbird|Newton|Airmail|Edison)[^\n]{0,30}|"
+    r"Get Outlook for (?:iOS|Android)[^\n]{0,10}|"
+    r"Envoyé (?:de|depuis) (?:mon|ma) [^\n]{1,40}|"
+    r"Von meinem [^\n]{1,40} gesendet[^\n]{0,5}|Gesendet von (?:meinem )?(?:iPhone|iPad|Android|Samsung|Outlook|Mobilgerät|Handy)[^\n]{0,30}|"
+    r"Enviado (?:desde|de) mi [^\n]{1,40}|Enviado do meu [^\n]{1,40}|Enviado de meu [^\n]{1,40}|"
+    r"Inviato da(?:l mio)? (?:iPhone|iPad|Android|Samsung|Outlook|dispositivo)[^\n]{0,30}|"
+    r"Verzonden (?:met|vanaf) (?:mijn )?[^\n]{1,40}|"
+    r"Skickat från min [^\n]{1,40}|"
+    r"Wysłane z (?:mojego )?(?:iPhone|iPada?|Androida?|Samsunga?|telefonu|Outlooka?)[^\n]{0,30}|"
+    r"[^\n]{0,20}から送信"
+    r")[ \t]*(?=\n)",
+    re.IGNORECASE,
+)
+_SIGNOFF_PHRASES = (
+    r"best(?: regards| wishes)?|kind(?:est)? regards|warm(?:est)? regards|warmly|"
+    r"many thanks|thanks(?: again| a lot| so much| in advance| very much)?|thank you(?: very much| so much| in advance)?|"
+    r"thx|ty|cheers|regards|sincerely|yours sincerely|sincerely yours|yours truly|yours faithfully|"
+    r"all the best|talk soon|speak soon|brgds|br|rgds|respectfully|"
+    r"(?:bien |très )?cordialement|bien à vous|salutations(?: distinguées)?|merci(?: beaucoup| d['’]avance| encore)?|"
+    r"(?:très )?bonne (?:journée|soirée|fin de journée|semaine)|à bientôt|"
+    r"mit freundlichen grüßen|mit freundlichen gruessen|mit freundlichem gruß|freundliche grüße|mfg|"
+    r"viele grüße|beste grüße|liebe grüße|herzliche grüße|schöne grüße|gruß|grüße|vg|lg|danke(?: schön)?|"
+    r"saludos(?: cordiales)?|un saludo(?: cordial)?|atentamente|cordialmente|(?:muchas )?gracias|"
+    r"abraços|atenciosamente|obrigad[oa]|cumprimentos|"
+    r"met vriendelijke groet(?:en)?|vriendelijke groet(?:en)?|groeten|groet|bedankt|"
+    r"distinti saluti|cordiali saluti|saluti|grazie(?: mille)?|un saluto|"
+    r"med vänliga hälsningar|vänliga hälsningar|hälsningar|mvh|tack|"
+    r"(?:med )?vennlig(?:st)? hilsen|(?:med )?venlig(?:st)? hilsen|hilsen|ystävällisin terveisin|terveisin|"
+    r"z poważaniem|pozdrawiam|pozdrowienia|dziękuję|"
+    r"(?:どうぞ)?(?:よろしく|宜しく)お願い(?:いた|致)?します|以上(?:、?よろしくお願いします)?|ありがとうございます"
+)
+_NAME = r"[^\W\d_][^\W\d_'.\-]*(?:[ .'\-]{1,2}[^\W\d_][^\W\d_'.\-]*){0,3}"
+_SIGNOFF_JOIN = r"[ \t]*(?:/|&|\+|,|and|et|und|y|e|och|og|en|i)[ \t]*"  # "Hälsningar / Best regards"
+_SIGNOFF_RE = re.compile(
+    rf"^[ \t]*(?:{_SIGNOFF_PHRASES})(?:{_SIGNOFF_JOIN}(?:{_SIGNOFF_PHRASES}))*"
+    rf"(?:[ \t]*[,\-–—][ \t]*{_NAME})?[ \t]*[,.!:;…~。！]*[ \t]*$",
+    re.IGNORECASE,
+)
+_MAX_SIG_LINES = 6
+_MAX_SIG_LINE_LEN = 80
+
+
+def _cut_signoff(text: str) -> tuple[str, str | None]:
+    """Find a sign-off line followed by at most a few short lines at the end of ``text``."""
+    # only the last few lines can hold a sign-off block: split just those off
+    lines = text.rstrip().rsplit("\n", 2 * _MAX_SIG_LINES + 6)
+    nonblank = 0
+    for i in range(len(lines) - 1, -1, -1):
+        line = lines[i]
+        if not line.strip():
+            continue
+        if len(line) <= 60 and _SIGNOFF_RE.match(line):
+            before = "\n".join(lines[:i])
+            if not before.strip():
+                return text, None  # the sign-off is the whole message: keep it
+            after = "\n".join(lines[i + 1 :]).strip("\n")
+            return before, (after if after.strip() else None)
+        nonblank += 1
+        if nonblank > _MAX_SIG_LINES or len(line.strip()) > _MAX_SIG_LINE_LEN:
+            return text, None
+    return text, None
+
+
+_PHONE_RE = re.compile(r"\+?\(?\d[\d ().\-/]{6,}\d")
+_WEB_RE = re.compile(r"https?://|www\.|[\w.+\-]+@[\w\-]+\.[\w.\-]+|\b[\w\-]+\.(?:com|org|net|io|co|example|de|fr|uk|jp|es|nl|se|app)\b", re.I)
+_NAME_PARTICLES = frozenset(
+    {"de", "da", "das", "do", "dos", "van", "von", "der", "den", "la", "le", "del", "della", "di", "du", "al", "el", "bin", "ter", "y"}
+)
+
+
+def _looks_like_name(line: str) -> bool:
+    words = line.split()
+    if not 1 <= len(words) <= 4 or len(line) > 40:
+        return False
+    for word in words:
+        core = word.strip(".,'’-")
+        if not core or not all(ch.isalpha() or ch in ".'’-" for ch in core):
+            return False
+        first = core[0]
+        if not (first.isupper() or core.lower() in _NAME_PARTICLES or not first.isascii() and not first.islower()):
+            return False
+    return True
+
+
+def _cut_contact_block(text: str) -> tuple[str, str | None]:
+    """A trailing paragraph "Name / title / phone-or-URL" without a sign-off line."""
+    stripped = text.rstrip()
+    cut = stripped.rfind("\n\n")
+    if cut == -1 or not stripped[:cut].strip():
+        return text, None
+    block = [ln.strip() for ln in stripped[cut + 2 :].split("\n") if ln.strip()]
+    if not 2 <= len(block) <= _MAX_SIG_LINES or any(len(ln) > 60 for ln in block):
+        return text, None
+    if not _looks_like_name(block[0]):
+        return text, None
+    if not any(_PHONE_RE.search(ln) or _WEB_RE.search(ln) for ln in block[1:]):
+        return text, None
+    return stripped[:cut], "\n".join(block)
+
+
+def _strip_signature(text: str) -> tuple[str, str | None]:
+    sig_parts: list[str] = []
+    padded = "\n" + text + "\n"
+    m = _SIG_DELIM_RE.search(padded)
+    if m:
+        cut = m.start()
+        sig = text[m.end() :].strip("\n")
+        if sig.strip():
+            sig_parts.insert(0, sig)
+        text = text[:cut]
+        padded = "\n" + text + "\n"
+    m = _MOBILE_RE.search(padded)
+    while m:
+        cut = m.start()
+        rest = text[cut:].strip("\n")
+        rest_lines = [ln for ln in rest.split("\n") if ln.strip()]
+        if len(rest_lines) <= _MAX_SIG_LINES + 1 and all(len(ln) <= _MAX_SIG_LINE_LEN for ln in rest_lines):
+            sig_parts.insert(0, rest)
+            text = text[:cut]
+            break
+        # a "Sent from" line in the middle of real text: drop just that line
+        line_end = m.end() - 1
+        sig_parts.insert(0, text[cut:line_end].strip("\n"))
+        text = text[:cut] + text[line_end:]
+        padded = "\n" + text + "\n"
+        m = _MOBILE_RE.search(padded, cut)
+    if sig_parts:
+        # "Noah\n-- \nNoah Fischer, CEO": a bare first-name line right above the signature
+        head, _, last = text.rstrip().rpartition("\n")
+        first_sig_line = sig_parts[0].lstrip().split("\n", 1)[0]
+        if (
+            head.strip()
+            and last.strip()
+            and not head.rstrip(" \t").endswith(":")
+            and _looks_like_name(last.strip())
+            and first_sig_line.lower().startswith(last.strip().lower())
+        ):
+            text = head
+    before = text
+    text, signoff_sig = _cut_signoff(text)
+    if text is before and not sig_parts:
+        text, signoff_sig = _cut_contact_block(text)
+    if signoff_sig:
+        sig_parts.insert(0, signoff_sig)
+    signature = "\n".join(p.strip("\n") for p in sig_parts if p.strip()).strip()
+    return text, (signature or None)
+
+
+# --------------------------------------------------------------------------------------------
+# clean_body
+# --------------------------------------------------------------------------------------------
+
+_INVISIBLE_RE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
+_TRAILING_WS_RE = re.compile(r"[ \t]+\n")
+_BLANK_RUN_RE = re.compile(r"\n(?:[ \t]*\n){3,}")  # > 2 blank lines
+
+
+_INVISIBLE_CHARS = ("\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad")
+
+
+def _normalise_newlines(text: str) -> str:
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\u00a0" in text:
+        text = text.replace("\u00a0", " ")
+    if "\u2028" in text or "\u2029" in text:
+        text = text.replace("\u2028", "\n").replace("\u2029", "\n")
+    if any(ch in text for ch in _INVISIBLE_CHARS):
+        text = _INVISIBLE_RE.sub("", text)
+    return text
+
+
+def _finish(text: str) -> str:
+    if " \n" in text or "\t\n" in text:
+        text = _TRAILING_WS_RE.sub("\n", text)
+    if "\n\n\n\n" in text:
+        text = _BLANK_RUN_RE.sub("\n\n\n", text)
+    return text.strip()
+
+
+def clean_body(text: str | None, html: str | None) -> CleanedBody:
+    """Separate what the sender wrote from quoted history and signature.
+
+    Uses ``text`` when it has content, else ``html_to_text(html)``.
+    """
+    body = text if text and text.strip() else (html_to_text(html) if html else "")
+    if not body:
+        return CleanedBody(reply_text="", signature=None, quoted=None)
+    body = _normalise_newlines(body)
+    new_text, quoted = _split_quotes(body)
+    new_text, signature = _strip_signature(new_text)
+    return CleanedBody(
+        reply_text=_finish(new_text),
+        signature=signature,
+        quoted=_finish(quoted) if quoted else None,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Hashing
+# --------------------------------------------------------------------------------------------
+
+_HASH_WS_RE = re.compile(r"\s+")
+
+
+def _has_alnum(line: str) -> bool:
+    return any(ch.isalnum() for ch in line)
+
+
+def normalise_for_hash(text: str) -> str:
+    """Case-fold, drop punctuation-only lines, collapse all whitespace (incl. line breaks)."""
+    if not text:
+        return ""
+    text = unicodedata.normalize("NFKC", _INVISIBLE_RE.sub("", text)).casefold()
+    lines = [line for line in text.splitlines() if _has_alnum(line)]
+    return _HASH_WS_RE.sub(" ", " ".join(lines)).strip()
+
+
+def content_hash(reply_text: str) -> str:
+    """Hex sha256 of :func:`normalise_for_hash` of the reply text."""
+    return hashlib.sha256(normalise_for_hash(reply_text or "").encode("utf-8")).hexdigest()
+
+
+# --------------------------------------------------------------------------------------------
+# Language
+# --------------------------------------------------------------------------------------------
+
+_LANGID_LOCK = threading.Lock()
+_IDENTIFIER = None
+_MIN_LETTERS = 20
+_MIN_CONFIDENCE = 0.5
+_LANG_SAMPLE_CHARS = 3000
+_URLISH_RE = re.compile(r"(?:https?://|www\.)\S+|\S+@\S+\.\S+", re.IGNORECASE)
+
+
+def _identifier():
+    global _IDENTIFIER
+    if _IDENTIFIER is None:
+        with _LANGID_LOCK:
+            if _IDENTIFIER is None:
+                from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+                ident = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+                # ISO 639-1 only: drop 3-letter codes and 'zxx' (no linguistic content)
+                ident.set_languages([c for c in ident.labels if len(c) == 2])
+                _IDENTIFIER = ident
+    return _IDENTIFIER
+
+
+def _letter_weight(text: str) -> int:
+    n = 0
+    for ch in text:
+        if ch.isalpha():
+            n += 2 if ch >= "\u2e80" else 1  # CJK / kana carry more information per char
+    return n
+
+
+def detect_language(text: str) -> str | None:
+    """ISO 639-1 code of ``text`` (py3langid, loaded lazily), or None if too short/unsure."""
+    if not text:
+        return None
+    sample = _URLISH_RE.sub(" ", text[:_LANG_SAMPLE_CHARS])
+    if _letter_weight(sample) < _MIN_LETTERS:
+        return None
+    lang, confidence = _identifier().classify(sample)
+    if confidence < _MIN_CONFIDENCE or len(lang) != 2:
+        return None
+    return lang

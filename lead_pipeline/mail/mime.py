@@ -1,0 +1,1154 @@
+"""Raw RFC 5322 / MIME bytes -> the §1 message dict (see /work/shared/mailparse-api.md).
+
+Plain Python, no Dagster. ``parse_message`` never raises anything but ``MessageRejected``.
+
+Layout (so the stdlib parser can later be swapped for a faster one):
+
+* ``_check_rfc5322`` / ``_limit_structure`` work on raw bytes before parsing;
+* ``_parse_mime`` is the only place that calls the MIME parser;
+* ``_children``, ``_content_type``, ``_disposition``, ``_filename``, ``_payload_bytes``,
+  ``_declared_charset`` and ``_defect_names`` are the only functions that touch parsed parts;
+* everything else (headers, addresses, dates, charsets, the output dict) works on plain
+  strings/bytes taken from the raw header list.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import codecs
+import functools
+import hashlib
+import math
+import re
+from datetime import datetime, timedelta, timezone
+from email.parser import BytesParser
+from email.policy import EmailPolicy
+from email.utils import parsedate_tz
+from typing import Any, Iterable
+
+from lead_pipeline.mail.clean import CleanedBody, clean_body, content_hash, detect_language
+
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_PARTS",
+    "MessageRejected",
+    "parse_message",
+    "synthetic_message_id",
+]
+
+MAX_DEPTH = 10  # MIME nesting walked (multipart and message/rfc822 levels)
+MAX_PARTS = 2000  # MIME parts walked per message
+# Safety limits applied to the raw bytes *before* the stdlib parser sees them: its
+# recursive-descent parser overflows the recursion limit at a few hundred nesting levels, and
+# it spends ~0.1 ms per part, so pathological inputs are trimmed first.
+_PARSE_MAX_MULTIPART_DEPTH = 40
+_PARSE_MAX_MESSAGE_PARTS = 200
+_SYNTHETIC_DOMAIN = "lead-pipeline.invalid"
+
+
+class MessageRejected(Exception):
+    """Input that cannot become a message; `reason` is a short machine-readable code plus detail."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+    def __reduce__(self):  # picklable across process pools
+        return (type(self), (self.reason,))
+
+
+# --------------------------------------------------------------------------------------------
+# Public entry point
+# --------------------------------------------------------------------------------------------
+
+
+def parse_message(raw: bytes, *, source: str | None = None) -> dict:
+    """Parse one raw RFC 5322 message into the §1 dict plus derived fields.
+
+    Raises :class:`MessageRejected` (and nothing else) for input that cannot become a message.
+    """
+    if not isinstance(raw, (bytes, bytearray, memoryview)):
+        raise MessageRejected(f"invalid_input: expected bytes, got {type(raw).__name__}")
+    raw = bytes(raw)
+    try:
+        return _parse(raw, source)
+    except MessageRejected:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the contract: nothing but MessageRejected escapes
+        detail = str(exc).replace("\n", " ")[:200]
+        raise MessageRejected(f"parse_error: {type(exc).__name__}: {detail}") from exc
+
+
+def synthetic_message_id(sender: str | None, received_at: str | None, body: str | None) -> str:
+    """Deterministic stand-in for a missing Message-ID: hash of sender, receivedAt and body."""
+    material = (sender or "") + (received_at or "") + (body or "")
+    digest = hashlib.sha256(material.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return f"<synthetic-{digest}@{_SYNTHETIC_DOMAIN}>"
+
+
+# --------------------------------------------------------------------------------------------
+# Orchestration
+# --------------------------------------------------------------------------------------------
+
+
+class _Warnings:
+    """Ordered, de-duplicated list of warning codes."""
+
+    def __init__(self) -> None:
+        self._items: dict[str, None] = {}
+
+    def add(self, code: str) -> None:
+        self._items.setdefault(code, None)
+
+    def extend(self, codes: Iterable[str]) -> None:
+        for code in codes:
+            self.add(code)
+
+    def __contains__(self, code: str) -> bool:
+        return code in self._items
+
+    def as_list(self) -> list[str]:
+        return list(self._items)
+
+
+def _parse(raw: bytes, source: str | None) -> dict:
+    if not raw or not raw.strip():
+        raise MessageRejected("empty: no bytes" if not raw else "empty: whitespace only")
+    warnings = _Warnings()
+    data = _check_rfc5322(raw)
+    data = _limit_structure(data, warnings)
+    msg = _parse_mime(data)
+
+    headers = _HeaderView(msg, warnings)
+    sender = _resolve_sender(headers, warnings)  # may reject: do it before the expensive work
+
+    # --- bodies and attachments ------------------------------------------------------------
+    text_part = _find_body(msg, "plain")
+    html_part = _find_body(msg, "html")
+    if text_part is None and html_part is None:
+        text_part = _find_body(msg, "plain", allow_named=True)
+        html_part = _find_body(msg, "html", allow_named=True)
+    text = _decode_text_part(text_part, warnings) if text_part is not None else None
+    html = _decode_text_part(html_part, warnings) if html_part is not None else None
+    body_ids = {id(p) for p in (text_part, html_part) if p is not None}
+    attachments = []
+    for part in _walk_leaves(msg, warnings):
+        if id(part) in body_ids:
+            continue
+        att = _attachment(part, headers, warnings)
+        if att is not None:
+            attachments.append(att)
+
+    # --- envelope / addresses --------------------------------------------------------------
+    to = headers.addresses("to")
+    cc = headers.addresses("cc")
+    reply_to = headers.addresses("reply-to")
+    alias = None
+    for name in ("delivered-to", "x-original-to", "envelope-to"):
+        found = headers.addresses(name, first_only=True)
+        if found:
+            alias = found[0]["email"]
+            break
+    if alias is None and to:
+        alias = to[0]["email"]
+    return_path = headers.addresses("return-path", first_only=True)
+    mail_from = return_path[0]["email"] if return_path else None
+
+    received_at = _received_at(headers, warnings)
+
+    message_id = _collapse_ws(headers.first("message-id") or "")
+    if not message_id:
+        body_for_id = text if text else (html or "")
+        message_id = synthetic_message_id(sender["email"], received_at or "", body_for_id)
+        warnings.add("synthetic_message_id")
+
+    subject_raw = headers.first("subject")
+    subject = _collapse_ws(headers.decode_text(subject_raw)) if subject_raw is not None else None
+
+    cleaned = _clean(text, html, warnings)
+    language = _language(cleaned.reply_text, subject, warnings)
+
+    result: dict[str, Any] = {
+        "id": "mime_" + hashlib.sha256(raw).hexdigest()[:32],
+        "messageId": message_id,
+        "receivedAt": received_at,
+        "alias": alias,
+        "envelope": {"mailFrom": mail_from, "rcptTo": [alias] if alias else []},
+        "from": sender,
+        "to": to,
+        "cc": cc,
+        "replyTo": reply_to,
+        "subject": subject,
+        "text": text,
+        "html": html,
+        # RFC 3834: lets lead logic tell an out-of-office from a person writing.
+        "headers": {**_auth_results(headers), "autoSubmitted": headers.first("auto-submitted")},
+        "spamScore": _spam_score(headers),
+        "attachments": attachments,
+        "thread": _thread(headers),
+        "rawUrl": None,
+        "replyText": cleaned.reply_text,
+        "signature": cleaned.signature,
+        "language": language,
+        "contentHash": content_hash(cleaned.reply_text),
+        "warnings": warnings.as_list(),
+        "source": source,
+    }
+    return _json_safe(result)
+
+
+def _clean(text: str | None, html: str | None, warnings: _Warnings) -> CleanedBody:
+    # Derived fields must never cost us the message itself.
+    try:
+        return clean_body(text, html)
+    except Exception as exc:  # noqa: BLE001
+        warnings.add(f"clean_error:{type(exc).__name__}")
+        return CleanedBody(reply_text=(text or "").strip(), signature=None, quoted=None)
+
+
+def _language(reply_text: str, subject: str | None, warnings: _Warnings) -> str | None:
+    try:
+        language = detect_language(reply_text)
+        if language is None and subject:
+            language = detect_language(f"{subject}\n{reply_text}")
+        return language
+    except Exception as exc:  # noqa: BLE001
+        warnings.add(f"language_error:{type(exc).__name__}")
+        return None
+
+
+# --------------------------------------------------------------------------------------------
+# Raw-bytes checks and limits (before parsing)
+# --------------------------------------------------------------------------------------------
+
+_BLANK_LINE_RE = re.compile(rb"\r?\n\r?\n")
+_HEADER_LINE_RE = re.compile(rb"(?m)^[\x21-\x39\x3b-\x7e]{1,200}[ \t]*:")
+
+
+def _check_rfc5322(raw: bytes) -> bytes:
+    """Reject bytes that cannot be a message; return the bytes to parse (without a UTF-8 BOM)."""
+    data = raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw  # UTF-8 BOM from some exporters
+    m = _BLANK_LINE_RE.search(data)
+    header_block = data[: m.start()] if m else data
+    if b"\x00" in header_block:
+        raise MessageRejected("not_rfc5322: NUL byte in header block")
+    if _HEADER_LINE_RE.search(header_block) is None:
+        raise MessageRejected("not_rfc5322: no 'Name: value' header line before the first blank line")
+    return data
+
+
+_BOUNDARY_DECL_RE = re.compile(rb'boundary\s*=\s*(?:"([^"\r\n]{1,200})"|([^\s;"]{1,200}))', re.IGNORECASE)
+_DELIMITER_LINE_RE = re.compile(rb"\n--([^\r\n]{1,300})")
+_MESSAGE_DECL_RE = re.compile(rb"\ncontent-type:[ \t]*message/", re.IGNORECASE)
+
+
+def _limit_structure(data: bytes, warnings: _Warnings) -> bytes:
+    """Trim pathological MIME structures so the recursive stdlib parser stays fast and safe.
+
+    Simulates multipart nesting from the declared boundaries and their delimiter lines:
+    regions nested deeper than ``_PARSE_MAX_MULTIPART_DEPTH`` are cut out, and the message is
+    truncated after ``MAX_PARTS`` part delimiters or ``_PARSE_MAX_MESSAGE_PARTS`` embedded
+    messages. Ordinary messages take the fast path (no copying).
+    """
+    boundaries = {a or b for a, b in _BOUNDARY_DECL_RE.findall(data)}
+    message_decls = [m.start() + 1 for m in _MESSAGE_DECL_RE.finditer(data)]
+    if not boundaries and len(message_decls) <= _PARSE_MAX_MESSAGE_PARTS:
+        return data
+    padded = b"\n" + data  # so a delimiter on the very first line is found too
+    delims = []
+    if boundaries:
+        for m in _DELIMITER_LINE_RE.finditer(padded):
+            rest = m.group(1).rstrip(b" \t")
+            if rest in boundaries:
+                delims.append((m.start(), rest, False))
+            elif rest.endswith(b"--") and rest[:-2] in boundaries:
+                delims.append((m.start(), rest[:-2], True))
+    if (
+        len(delims) <= MAX_PARTS
+        and len(boundaries) <= _PARSE_MAX_MULTIPART_DEPTH
+        and len(message_decls) <= _PARSE_MAX_MESSAGE_PARTS
+    ):
+        return data
+
+    truncate_at = len(data)
+    if len(message_decls) > _PARSE_MAX_MESSAGE_PARTS:
+        truncate_at = message_decls[_PARSE_MAX_MESSAGE_PARTS]
+    cuts: list[tuple[int, int]] = []
+    stack: list[bytes] = []
+    parts = 0
+    excise_from: int | None = None
+    for pos, bnd, closing in delims:  # pos: index in padded of "\n" == index in data of line
+        if pos >= truncate_at:
+            break
+        if excise_from is not None:
+            if bnd not in stack:
+                continue  # still inside the too-deep region
+            cuts.append((excise_from, pos))
+            excise_from = None
+        if bnd in stack:
+            while stack and stack[-1] != bnd:
+                stack.pop()
+            if closing:
+                stack.pop()
+                continue
+        elif closing:
+            continue
+        else:
+            if len(stack) >= _PARSE_MAX_MULTIPART_DEPTH:
+                excise_from = pos
+                warnings.add("part_limit_exceeded")
+                warnings.add("depth_limit_exceeded")
+                continue
+            stack.append(bnd)
+        parts += 1
+        if parts > MAX_PARTS:
+            truncate_at = min(truncate_at, pos)
+            break
+    if excise_from is not None:
+        cuts.append((excise_from, truncate_at))
+    if truncate_at < len(data) or cuts:
+        warnings.add("part_limit_exceeded")
+    if not cuts and truncate_at >= len(data):
+        return data
+    pieces = []
+    prev = 0
+    for start, end in cuts:
+        if start >= truncate_at:
+            break
+        pieces.append(data[prev:start])
+        prev = max(prev, min(end, truncate_at))
+    pieces.append(data[prev:truncate_at])
+    return b"".join(pieces) + b"\n"
+
+
+# --------------------------------------------------------------------------------------------
+# MIME parser adapter (the only code that knows the stdlib email object model)
+# --------------------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=2048)
+def _cached_header(factory, name: str, value: str):
+    return factory(name, value)
+
+
+class _MemoisingPolicy(EmailPolicy):
+    """``email.policy.default`` with memoised header parsing.
+
+    The stdlib parser re-parses each part's Content-Type header five or more times through the
+    (slow) header registry; parsed header objects are immutable, so they can be shared. This
+    makes many-part messages ~8x faster to parse without changing any result.
+    """
+
+    def header_fetch_parse(self, name, value):
+        if hasattr(value, "name"):
+            return value
+        if "\n" in value or "\r" in value:
+            value = value.replace("\r", "").replace("\n", "")
+        try:
+            if len(value) > 2048:  # keep the cache's memory bounded
+                return self.header_factory(name, value)
+            return _cached_header(self.header_factory, name, value)
+        except Exception:  # noqa: BLE001 - CPython's header parser has crash bugs on malformed input
+            return _salvage_header(self.header_factory, name, value)
+
+
+_UNPARSABLE = "x-lead-pipeline-unparsable"  # unknown name -> the registry's unstructured class
+
+
+def _salvage_header(factory, name: str, value: str):
+    """A header object for a value the structured parser chokes on.
+
+    For Content-Type/-Disposition, the parameters that parse are kept (so a malformed
+    ``title*0*`` does not cost us the ``boundary``); anything else becomes unstructured text.
+    """
+    if name.lower() in ("content-type", "content-disposition") and ";" in value:
+        segments = value.split(";")
+        kept = segments[0]
+        for segment in segments[1:]:
+            candidate = kept + ";" + segment
+            try:
+                factory(name, candidate)
+            except Exception:  # noqa: BLE001
+                continue
+            kept = candidate
+        try:
+            return factory(name, kept)
+        except Exception:  # noqa: BLE001
+            pass
+    try:
+        return factory[_UNPARSABLE](name, value)
+    except Exception:  # noqa: BLE001
+        return factory[_UNPARSABLE](name, "")
+
+
+_POLICY = _MemoisingPolicy()
+
+
+def _parse_mime(data: bytes):
+    return BytesParser(policy=_POLICY).parsebytes(data)
+
+
+def _children(part) -> list:
+    payload = part.get_payload()
+    return payload if isinstance(payload, list) else []
+
+
+def _content_type(part) -> str:
+    try:
+        return part.get_content_type()
+    except Exception:  # noqa: BLE001 - malformed header objects
+        return "application/octet-stream"
+
+
+def _disposition(part) -> str | None:
+    try:
+        return part.get_content_disposition()
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def _raw_filename(part) -> str | None:
+    try:
+        return part.get_filename()
+    except Exception:  # noqa: BLE001
+        try:
+            return part.get_param("name")
+        except Exception:  # noqa: BLE001
+            return None
+
+
+def _payload_bytes(part) -> bytes:
+    payload = part.get_payload(decode=True)
+    if payload is None:
+        return b""
+    if isinstance(payload, str):
+        return payload.encode("utf-8", "surrogateescape")
+    return bytes(payload)
+
+
+def _declared_charset(part) -> str | None:
+    try:
+        charset = part.get_param("charset")
+    except Exception:  # noqa: BLE001
+        return None
+    if isinstance(charset, tuple):  # RFC 2231 encoded parameter
+        charset = charset[2]
+    if not isinstance(charset, str):
+        return None
+    charset = charset.strip().strip("\"'").strip().lower()
+    return charset or None
+
+
+def _header_param(part, header: str, param: str) -> str | None:
+    try:
+        value = part.get_param(param, header=header)
+    except Exception:  # noqa: BLE001
+        return None
+    if isinstance(value, tuple):
+        value = value[2]
+    return value if isinstance(value, str) else None
+
+
+def _part_header(part, name: str) -> str | None:
+    for key, value in part.raw_items():
+        if key.lower() == name:
+            return value
+    return None
+
+
+def _defect_names(part) -> list[str]:
+    return [type(d).__name__ for d in getattr(part, "defects", ()) or ()]
+
+
+def _raw_header_items(msg) -> list[tuple[str, str]]:
+    return list(msg.raw_items())
+
+
+# --------------------------------------------------------------------------------------------
+# MIME structure: body selection and the bounded walk
+# --------------------------------------------------------------------------------------------
+
+
+def _is_attachment_like(part, allow_named: bool) -> bool:
+    if _disposition(part) == "attachment":
+        return True
+    return not allow_named and bool(_raw_filename(part))
+
+
+def _related_root(part, children: list):
+    start = _header_param(part, "content-type", "start")
+    if start:
+        start = start.strip().strip("<>")
+        for child in children:
+            cid = (_part_header(child, "content-id") or "").strip().strip("<>")
+            if cid == start:
+                return child
+    return children[0]
+
+
+def _find_body(msg, subtype: str, *, allow_named: bool = False):
+    """The text/<subtype> body, like ``EmailMessage.get_body`` but iterative and bounded.
+
+    Only the top-level message's multipart tree is searched (never inside attached messages);
+    attachments (and, unless ``allow_named``, parts carrying a filename) are skipped.
+    """
+    stack = [(msg, 0)]
+    seen = 0
+    while stack:
+        part, depth = stack.pop()
+        seen += 1
+        if seen > MAX_PARTS:
+            return None
+        if part is not msg and _is_attachment_like(part, allow_named):
+            continue
+        maintype, _, sub = _content_type(part).partition("/")
+        if maintype == "text":
+            if sub == subtype:
+                return part
+            continue
+        if maintype != "multipart" or depth >= MAX_DEPTH:
+            continue
+        children = _children(part)
+        if not children:
+            continue
+        if sub == "related":
+            children = [_related_root(part, children)]
+        for child in reversed(children):
+            stack.append((child, depth + 1))
+    return None
+
+
+def _walk_leaves(msg, warnings: _Warnings) -> list:
+    """Leaf parts in document order, descending into multiparts and attached messages.
+
+    Stops after ``MAX_PARTS`` parts or below ``MAX_DEPTH`` levels (warning
+    ``part_limit_exceeded``). Collects parser defects as warnings.
+    """
+    leaves = []
+    stack = [(msg, 0)]
+    walked = 0
+    while stack:
+        part, depth = stack.pop()
+        walked += 1
+        if walked > MAX_PARTS:
+            warnings.add("part_limit_exceeded")
+            break
+        warnings.extend(_defect_names(part))
+        children = _children(part)
+        if not children:
+            if not part.is_multipart():
+                leaves.append(part)
+            continue
+        if depth >= MAX_DEPTH:
+            warnings.add("part_limit_exceeded")
+            warnings.add("depth_limit_exceeded")
+            continue
+        for child in reversed(children):
+            stack.append((child, depth + 1))
+    return leaves
+
+
+_FILENAME_CTRL_RE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _attachment(part, headers: "_HeaderView", warnings: _Warnings) -> dict | None:
+    ctype = _content_type(part)
+    maintype = ctype.partition("/")[0]
+    disposition = _disposition(part)
+    filename = _raw_filename(part)
+    if filename:
+        filename = headers.decode_text(filename)
+        filename = _FILENAME_CTRL_RE.sub("", re.split(r"[\\/]", filename)[-1]).strip() or None
+    content_id = _part_header(part, "content-id")
+    if content_id is not None:
+        content_id = _collapse_ws(headers.fix_8bit(content_id)).strip("<> ") or None
+    if not (
+        filename
+        or disposition in ("attachment", "inline")
+        or content_id
+        or maintype not in ("text", "multipart", "message")
+    ):
+        return None
+    try:
+        payload = _payload_bytes(part)
+    except Exception as exc:  # noqa: BLE001 - one broken part must not lose the message
+        warnings.add(f"attachment_decode_error:{type(exc).__name__}")
+        payload = b""
+    return {
+        "filename": filename,
+        "contentType": ctype,
+        "size": len(payload),
+        "sha256": hashlib.sha256(payload).hexdigest(),
+        "disposition": disposition,
+        "contentId": content_id,
+        "downloadUrl": None,
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Charsets
+# --------------------------------------------------------------------------------------------
+
+_CHARSET_ALIASES = {
+    "gb2312": ("gb18030",),
+    "gbk": ("gb18030",),
+    "x-gbk": ("gb18030",),
+    "cp936": ("gb18030",),
+    "euc-cn": ("gb18030",),
+    "ks_c_5601-1987": ("cp949",),
+    "ks_c_5601": ("cp949",),
+    "euc-kr": ("cp949",),
+    "iso-2022-jp": ("iso2022_jp_ext", "iso2022_jp_2", "iso2022_jp_2004"),
+    "csiso2022jp": ("iso2022_jp_ext", "iso2022_jp_2", "iso2022_jp_2004"),
+    "shift_jis": ("cp932", "shift_jis"),
+    "shift-jis": ("cp932", "shift_jis"),
+    "sjis": ("cp932",),
+    "x-sjis": ("cp932",),
+    "windows-31j": ("cp932",),
+    "euc-jp": ("euc_jp", "cp932"),
+    "big5": ("big5hkscs", "cp950"),
+    "iso-8859-1": ("cp1252", "latin-1"),
+    "iso8859-1": ("cp1252", "latin-1"),
+    "latin1": ("cp1252", "latin-1"),
+    "latin-1": ("cp1252", "latin-1"),
+    "l1": ("cp1252", "latin-1"),
+    "us-ascii": ("ascii",),
+    "ascii": ("ascii",),
+    "ansi_x3.4-1968": ("ascii",),
+    "iso-8859-8-i": ("iso8859_8",),
+    "tis-620": ("cp874",),
+    "iso-8859-11": ("cp874",),
+    "windows-874": ("cp874",),
+    "x-mac-roman": ("mac_roman",),
+    "macintosh": ("mac_roman",),
+    "utf8": ("utf-8",),
+    "unicode-1-1-utf-7": ("utf-7",),
+}
+_NOT_CHARSETS = frozenset(
+    {"undefined", "unicode_escape", "raw_unicode_escape", "idna", "punycode", "unicode_internal",
+     "charmap", "mbcs", "oem", "utf_8_sig"}
+)
+
+
+@functools.lru_cache(maxsize=256)
+def _codecs_for(charset: str | None) -> tuple[str, ...]:
+    """Python codec names to try for a declared charset, empty if unknown/unusable."""
+    if not charset:
+        return ()
+    name = charset.strip().strip("\"'").lower()
+    name = name.split("*", 1)[0]  # RFC 2231 language suffix
+    if name in _CHARSET_ALIASES:
+        return _CHARSET_ALIASES[name]
+    try:
+        info = codecs.lookup(name)
+    except (LookupError, ValueError):
+        return ()
+    if info.name in _NOT_CHARSETS or not getattr(info, "_is_text_encoding", True):
+        return ()
+    return (info.name,)
+
+
+def _try_decode(data: bytes, charset: str | None) -> str | None:
+    for codec in _codecs_for(charset):
+        try:
+            return data.decode(codec)
+        except (UnicodeDecodeError, LookupError, ValueError):
+            continue
+    return None
+
+
+def _detect_decode(data: bytes) -> str:
+    """charset-normalizer's best guess, else UTF-8 with replacement characters."""
+    try:
+        from charset_normalizer import from_bytes
+
+        best = from_bytes(data[:65536]).best()
+        if best is not None and best.encoding:
+            return data.decode(best.encoding, errors="replace")
+    except Exception:  # noqa: BLE001 - detection is best effort
+        pass
+    return data.decode("utf-8", errors="replace")
+
+
+def _decode_bytes(data: bytes, declared: str | None, warnings: _Warnings) -> str:
+    if not data:
+        return ""
+    if declared is None:
+        if data.isascii():
+            if b"\x1b$" in data or b"\x1b(" in data:  # undeclared ISO-2022-JP is 7-bit
+                decoded = _try_decode(data, "iso-2022-jp")
+                if decoded is not None:
+                    warnings.add("undeclared_charset")
+                    return decoded
+            return data.decode("ascii")
+        warnings.add("undeclared_charset")
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            return _detect_decode(data)
+    candidates = _codecs_for(declared)
+    if not candidates:
+        warnings.add("undeclared_charset")
+        warnings.add("unknown_charset")
+        if data.isascii():
+            return data.decode("ascii")
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            return _detect_decode(data)
+    decoded = _try_decode(data, declared)
+    if decoded is not None:
+        return decoded
+    warnings.add("charset_mismatch")
+    if "utf-8" not in candidates:
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+    return _detect_decode(data)
+
+
+def _decode_text_part(part, warnings: _Warnings) -> str:
+    try:
+        data = _payload_bytes(part)
+    except Exception as exc:  # noqa: BLE001
+        warnings.add(f"body_decode_error:{type(exc).__name__}")
+        return ""
+    text = _decode_bytes(data, _declared_charset(part), warnings)
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\x00" in text:
+        warnings.add("nul_in_body")
+        text = text.replace("\x00", "")
+    return text
+
+
+# --------------------------------------------------------------------------------------------
+# Headers
+# --------------------------------------------------------------------------------------------
+
+_UNFOLD_RE = re.compile(r"\r?\n(?=[ \t])")
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+_ENCODED_WORD_RE = re.compile(r"=\?([^?\s]+)\?([QqBb])\?([^?\s]*)\?=")
+_WS_RE = re.compile(r"\s+")
+
+
+def _collapse_ws(value: str) -> str:
+    return _WS_RE.sub(" ", value).strip()
+
+
+class _HeaderView:
+    """Top-level headers as unfolded raw strings (topmost first), with robust decoding."""
+
+    def __init__(self, msg, warnings: _Warnings) -> None:
+        self._msg = msg
+        self._warnings = warnings
+        self._hint: str | None | bool = False  # lazily computed body charset hint
+        self._values: dict[str, list[str]] = {}
+        for name, value in _raw_header_items(msg):
+            if not isinstance(value, str):
+                value = str(value)
+            value = _UNFOLD_RE.sub("", value).replace("\r", "").replace("\n", " ")
+            self._values.setdefault(name.strip().lower(), []).append(value)
+
+    def all(self, name: str) -> list[str]:
+        return self._values.get(name, [])
+
+    def first(self, name: str) -> str | None:
+        values = self._values.get(name)
+        return values[0] if values else None
+
+    # -- decoding -------------------------------------------------------------------------
+    def _hint_charset(self) -> str | None:
+        if self._hint is False:
+            hint = None
+            stack, seen = [self._msg], 0
+            while stack and seen < 50:
+                part = stack.pop()
+                seen += 1
+                children = _children(part)
+                if children:
+                    stack.extend(reversed(children))
+                    continue
+                hint = _declared_charset(part)
+                if hint and hint not in ("us-ascii", "ascii", "utf-8", "utf8") and _codecs_for(hint):
+                    break
+                hint = None
+            self._hint = hint
+        return self._hint  # type: ignore[return-value]
+
+    def fix_8bit(self, value: str) -> str:
+        """Raw 8-bit header bytes (surrogate-escaped by the parser) -> text."""
+        if not _SURROGATE_RE.search(value):
+            return value
+        data = value.encode("utf-8", "surrogateescape")
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        self._warnings.add("raw_8bit_header")
+        decoded = _try_decode(data, self._hint_charset())
+        if decoded is not None:
+            return decoded
+        return data.decode("cp1252", errors="replace")
+
+    def decode_text(self, value: str) -> str:
+        """Unstructured header text: 8-bit fix-up, then RFC 2047 encoded words."""
+        return _decode_encoded_words(self.fix_8bit(value), self._warnings)
+
+    # -- addresses ------------------------------------------------------------------------
+    def addresses(self, name: str, *, first_only: bool = False) -> list[dict]:
+        values = self.all(name)
+        if first_only:
+            values = values[:1]
+        out = []
+        for value in values:
+            for display, addr in _parse_address_list(self.fix_8bit(value)):
+                email = _normalise_address(addr)
+                if email is None:
+                    continue
+                display = _decode_encoded_words(display, self._warnings).strip() if display else ""
+                out.append({"email": email, "name": display or None})
+        return out
+
+
+def _decode_encoded_words(value: str, warnings: _Warnings) -> str:
+    """RFC 2047 decoding that never raises; adjacent words are joined before decoding."""
+    if "=?" not in value:
+        return value
+    out: list[str] = []
+    pending: list[tuple[str, bytes]] = []  # adjacent (charset, bytes) runs
+    pos = 0
+
+    def flush_pending() -> None:
+        if not pending:
+            return
+        charset, data = pending[0][0], b""
+        for cs, chunk in pending:
+            if cs != charset:
+                out.append(_decode_word_bytes(data, charset, warnings))
+                charset, data = cs, b""
+            data += chunk
+        out.append(_decode_word_bytes(data, charset, warnings))
+        pending.clear()
+
+    for m in _ENCODED_WORD_RE.finditer(value):
+        between = value[pos : m.start()]
+        if not (pending and not between.strip()):
+            flush_pending()
+            out.append(between)
+        charset = m.group(1).split("*", 1)[0].lower()
+        encoding = m.group(2).upper()
+        payload = m.group(3)
+        try:
+            if encoding == "B":
+                payload = payload + "=" * (-len(payload) % 4)
+                chunk = base64.b64decode(payload.encode("ascii", "replace"))
+            else:
+                chunk = binascii.a2b_qp(payload.encode("ascii", "replace"), header=True)
+        except (binascii.Error, ValueError):
+            warnings.add("bad_encoded_word")
+            flush_pending()
+            out.append(m.group(0))
+            pos = m.end()
+            continue
+        pending.append((charset, chunk))
+        pos = m.end()
+    flush_pending()
+    out.append(value[pos:])
+    return "".join(out)
+
+
+def _decode_word_bytes(data: bytes, charset: str, warnings: _Warnings) -> str:
+    decoded = _try_decode(data, charset)
+    if decoded is not None:
+        return decoded
+    if not _codecs_for(charset):
+        warnings.add("unknown_charset")
+    else:
+        warnings.add("charset_mismatch")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+
+# --- address parsing ---------------------------------------------------------------------------
+
+_ANGLE_ADDR_RE = re.compile(r"<\s*(?:mailto:)?([^<>\s@]*@[^<>\s]*?)\s*>")
+_LOOSE_ANGLE_ADDR_RE = re.compile(r"<\s*([^<>]*@[^<>]*?)\s*>")  # e.g. <"john doe"@example.com>
+_BARE_ADDR_RE = re.compile(r"[^\s<>(),;:\"\[\]]+@[^\s<>(),;:\"\[\]]+")
+_COMMENT_RE = re.compile(r"\(([^()]*)\)")
+_EMAILISH_RE = re.compile(r"[A-Za-z0-9._%+\-']+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+")
+
+
+def _split_address_list(value: str) -> list[str]:
+    """Split at top-level commas/semicolons (outside quotes, <> and comments)."""
+    chunks: list[str] = []
+    buf: list[str] = []
+    in_quote = False
+    angle = paren = 0
+    escaped = False
+    for ch in value:
+        if escaped:
+            buf.append(ch)
+            escaped = False
+            continue
+        if ch == "\\":
+            escaped = True
+            buf.append(ch)
+            continue
+        if in_quote:
+            if ch == '"':
+                in_quote = False
+            buf.append(ch)
+            continue
+        if ch == '"':
+            in_quote = True
+        elif ch == "<":
+            angle += 1
+        elif ch == ">":
+            angle = max(0, angle - 1)
+        elif ch == "(":
+            paren += 1
+        elif ch == ")":
+            paren = max(0, paren - 1)
+        elif ch in ",;" and not angle and not paren:
+            chunks.append("".join(buf))
+            buf = []
+            continue
+        buf.append(ch)
+    chunks.append("".join(buf))
+    return [c for c in (c.strip() for c in chunks) if c]
+
+
+def _unquote(name: str) -> str:
+    name = name.strip()
+    if len(name) >= 2 and name[0] == '"' and name[-1] == '"':
+        name = name[1:-1]
+    name = re.sub(r"\\(.)", r"\1", name)
+    return _collapse_ws(name.replace('"', " ") if name.count('"') % 2 else name)
+
+
+def _parse_address_list(value: str) -> list[tuple[str, str]]:
+    """(display name, address) pairs; tolerant of the usual real-world breakage."""
+    out: list[tuple[str, str]] = []
+    if len(value) > 20000:  # absurd header: bound the work
+        value = value[:20000]
+    for chunk in _split_address_list(value):
+        # group syntax "Team: a@b.example, c@d.example;" -> drop the group name
+        colon = chunk.find(":")
+        if colon != -1 and not any(c in chunk[:colon] for c in '<"@('):
+            chunk = chunk[colon + 1 :].strip()
+            if not chunk:
+                continue
+        angles = list(_ANGLE_ADDR_RE.finditer(chunk)) or list(_LOOSE_ANGLE_ADDR_RE.finditer(chunk))
+        if angles:
+            m = angles[-1]
+            addr = m.group(1)
+            name = (chunk[: m.start()] + " " + chunk[m.end() :]).strip()
+            if name.startswith("(") and name.endswith(")") and name.count("(") == 1:
+                name = name[1:-1]  # "<bob@example.com> (Bob Smith)"
+            else:
+                name = _COMMENT_RE.sub(" ", name)
+            out.append((_unquote(name), addr))
+            continue
+        m = _BARE_ADDR_RE.search(chunk)
+        if m is None:
+            continue
+        addr = m.group(0)
+        rest = chunk[: m.start()] + " " + chunk[m.end() :]
+        comment = _COMMENT_RE.search(rest)
+        name = comment.group(1) if comment else rest.strip("<> ")
+        out.append((_unquote(name), addr))
+    return out
+
+
+def _normalise_address(addr: str) -> str | None:
+    addr = addr.strip().strip("<>").strip()
+    if len(addr) > 1 and addr[0] == addr[-1] and addr[0] in "\"'":
+        addr = addr[1:-1].strip()  # 'bob@example.com' / "bob@example.com"
+    addr = addr.rstrip(".")
+    if addr.lower().startswith("mailto:"):
+        addr = addr[7:]
+    if "@" not in addr:
+        return None
+    local, _, domain = addr.rpartition("@")
+    local = local.strip()
+    domain = domain.strip().rstrip(".").lower()
+    if not local or not domain or " " in domain:
+        return None
+    return f"{local}@{domain}"
+
+
+def _resolve_sender(headers: _HeaderView, warnings: _Warnings) -> dict:
+    for name in ("from", "sender", "return-path"):
+        found = headers.addresses(name, first_only=True)
+        if not found:
+            continue
+        sender = found[0]
+        if name != "from":
+            warnings.add(f"sender_from_{name.replace('-', '_')}")
+        display = sender["name"] or ""
+        for candidate in _EMAILISH_RE.findall(display):
+            if candidate.strip(".").lower() != sender["email"].lower():
+                warnings.add("display_name_spoofing")
+                break
+        if not _valid_address(sender["email"]):
+            warnings.add("invalid_sender_address")
+        return sender
+    raise MessageRejected("no_sender: no address in From, Sender or Return-Path")
+
+
+@functools.lru_cache(maxsize=4096)
+def _valid_address(addr: str) -> bool:
+    try:
+        from email_validator import EmailNotValidError, validate_email
+    except ImportError:  # pragma: no cover - dependency is declared
+        return True
+    try:
+        validate_email(
+            addr,
+            check_deliverability=False,
+            globally_deliverable=False,
+            allow_quoted_local=True,
+            allow_domain_literal=True,
+        )
+    except EmailNotValidError:
+        return False
+    except Exception:  # noqa: BLE001 - validator bugs must not break parsing
+        return True
+    return True
+
+
+# --- dates --------------------------------------------------------------------------------------
+
+
+def _parse_date(value: str) -> datetime | None:
+    value = _COMMENT_RE.sub(" ", value).strip()
+    if not value:
+        return None
+    parsed = None
+    try:
+        parsed = parsedate_tz(value)
+    except Exception:  # noqa: BLE001 - the stdlib date parser raises on some garbage
+        parsed = None
+    if parsed:
+        year, month, day, hour, minute, second = parsed[:6]
+        offset = parsed[9] or 0
+        try:
+            dt = datetime(year, month, day, hour, minute, min(second, 59), tzinfo=timezone(timedelta(seconds=offset)))
+        except (ValueError, OverflowError):
+            return None
+    else:
+        try:
+            dt = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=timezone.utc)
+    try:
+        dt = dt.astimezone(timezone.utc)
+    except (ValueError, OverflowError):
+        return None
+    if not 1970 <= dt.year <= 2100:
+        return None
+    return dt
+
+
+def _rfc3339(dt: datetime) -> str:
+    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _received_at(headers: _HeaderView, warnings: _Warnings) -> str | None:
+    received = headers.first("received")
+    if received is not None:
+        _, sep, date_part = received.rpartition(";")
+        dt = _parse_date(date_part) if sep else None
+        if dt is not None:
+            return _rfc3339(dt)
+        warnings.add("bad_received_date")
+    date = headers.first("date")
+    if date is not None:
+        dt = _parse_date(headers.fix_8bit(date))
+        if dt is not None:
+            return _rfc3339(dt)
+        warnings.add("bad_date")
+    warnings.add("no_received_date")
+    return None
+
+
+# --- other headers ------------------------------------------------------------------------------
+
+_AUTH_RESULT_RE = re.compile(r"(?:^|[\s;(])(dkim|spf|dmarc)\s*=\s*([A-Za-z]+)", re.IGNORECASE)
+_RECEIVED_SPF_RE = re.compile(r"^\s*([A-Za-z]+)")
+_FLOAT_RE = re.compile(r"[-+]?\d+(?:[.,]\d+)?")
+_MSG_ID_RE = re.compile(r"<[^<>\s]+>")
+
+
+def _auth_results(headers: _HeaderView) -> dict:
+    verdicts: dict[str, str | None] = {"dkim": None, "spf": None, "dmarc": None}
+    for value in headers.all("authentication-results"):
+        found: dict[str, list[str]] = {}
+        for method, result in _AUTH_RESULT_RE.findall(value):
+            found.setdefault(method.lower(), []).append(result.lower())
+        for method, results in found.items():
+            if verdicts[method] is None:
+                verdicts[method] = "pass" if "pass" in results else results[0]
+        if all(verdicts.values()):
+            break
+    if verdicts["spf"] is None:
+        received_spf = headers.first("received-spf")
+        if received_spf:
+            m = _RECEIVED_SPF_RE.match(received_spf)
+            if m:
+                verdicts["spf"] = m.group(1).lower()
+    return verdicts
+
+
+def _spam_score(headers: _HeaderView) -> float | None:
+    value = headers.first("x-spam-score")
+    if value is None:
+        return None
+    m = _FLOAT_RE.search(value)
+    if m is None:
+        return None
+    try:
+        score = float(m.group(0).replace(",", "."))
+    except ValueError:
+        return None
+    return score if math.isfinite(score) else None
+
+
+def _thread(headers: _HeaderView) -> dict:
+    in_reply_to = None
+    value = headers.first("in-reply-to")
+    if value is not None:
+        ids = _MSG_ID_RE.findall(value)
+        in_reply_to = ids[0] if ids else (_collapse_ws(value) or None)
+    references: list[str] = []
+    for value in headers.all("references"):
+        ids = _MSG_ID_RE.findall(value)
+        references.extend(ids if ids else value.split())
+    return {"inReplyTo": in_reply_to, "references": references}
+
+
+# --------------------------------------------------------------------------------------------
+# Output hygiene
+# --------------------------------------------------------------------------------------------
+
+
+def _json_safe(value):
+    """Replace lone surrogates so every string is valid UTF-8 (JSON/Postgres safe)."""
+    if isinstance(value, str):
+        if _SURROGATE_RE.search(value):
+            return value.encode("utf-8", "replace").decode("utf-8")
+        return value
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    return value

@@ -1,0 +1,47 @@
+"""Runtime settings read from the environment variables of the product contract."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+SAMPLE_INBOX = Path(str(resources.files("lead_pipeline") / "sample_inbox"))
+DEFAULT_RULES_FILE = Path(str(resources.files("lead_pipeline") / "data" / "scoring_rules.yaml"))
+DEFAULT_FIRMOGRAPHICS_FILE = Path(str(resources.files("lead_pipeline") / "data" / "firmographics.csv"))
+# Partitions start here; mail received earlier becomes a dead letter naming this variable.
+DEFAULT_START_DATE = "2020-01-01"
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    inbox: Path
+    store_url: str
+    warehouse_path: Path
+    rules_file: Path
+    firmographics_file: Path
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        home = Path(env.get("LEAD_PIPELINE_HOME") or ".lead_pipeline").expanduser().resolve()
+        return cls(
+            home=home,
+            inbox=Path(env.get("LEAD_PIPELINE_INBOX") or SAMPLE_INBOX).expanduser(),
+            store_url=env.get("LEAD_STORE_URL") or f"sqlite:///{home / 'store.sqlite'}",
+            warehouse_path=Path(env.get("WAREHOUSE_PATH") or home / "warehouse.duckdb").expanduser(),
+            rules_file=Path(env.get("LEAD_SCORING_RULES") or DEFAULT_RULES_FILE).expanduser(),
+            firmographics_file=Path(env.get("LEAD_FIRMOGRAPHICS") or DEFAULT_FIRMOGRAPHICS_FILE).expanduser(),
+        )
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.home / "dagster"
+
+
+def partitions_start_date(environ: Mapping[str, str] | None = None) -> str:
+    env = os.environ if environ is None else environ
+    return env.get("LEAD_PIPELINE_START_DATE") or DEFAULT_START_DATE

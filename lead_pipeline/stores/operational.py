@@ -1,0 +1,350 @@
+"""The operational store: landing queue, dead letters, parsed messages and leads.
+
+One implementation serves SQLite (the embedded default) and PostgreSQL (`LEAD_STORE_URL`):
+SQLAlchemy Core with each dialect's `INSERT ... ON CONFLICT`, so idempotency is the database's
+job, not a read-then-write race in Python.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from lead_pipeline.stores import schema
+
+WRITE_CHUNK = 1_000
+
+
+@dataclass(frozen=True)
+class DateWindow:
+    """Half-open range of ISO days `[start, end)`, the shape of a partition or partition range."""
+
+    start: str
+    end: str
+
+
+def _chunks(rows: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for offset in range(0, len(rows), size):
+        yield rows[offset : offset + size]
+
+
+def _frame(result: sa.CursorResult) -> pd.DataFrame:
+    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+class OperationalStore:
+    def __init__(self, url: str):
+        self.url = url
+
+    @cached_property
+    def engine(self) -> sa.Engine:
+        url = sa.make_url(self.url)
+        if url.get_backend_name() == "sqlite" and url.database:
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+            engine = sa.create_engine(url, connect_args={"timeout": 30})
+            sa.event.listen(engine, "connect", _sqlite_pragmas)
+            return engine
+        return sa.create_engine(url, pool_pre_ping=True)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def ensure_schema(self) -> None:
+        schema.metadata.create_all(self.engine)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    # -- generic idempotent writes ------------------------------------------------------
+
+    def _insert(
+        self,
+        conn: sa.Connection,
+        table: sa.Table,
+        rows: Sequence[dict[str, Any]],
+        *,
+        conflict: Sequence[str],
+        update: Iterable[str] = (),
+    ) -> None:
+        if not rows:
+            return
+        insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        stmt = insert(table)
+        update = list(update)
+        if update:
+            stmt = stmt.on_conflict_do_update(
+                index_elements=list(conflict), set_={c: stmt.excluded[c] for c in update}
+            )
+        else:
+            stmt = stmt.on_conflict_do_nothing(index_elements=list(conflict))
+        for chunk in _chunks(rows, WRITE_CHUNK):
+            conn.execute(stmt, list(chunk))
+
+    # -- landing ------------------------------------------------------------------------
+
+    def land(self, rows: Sequence[dict[str, Any]]) -> set[str]:
+        """Store raw deliveries; returns the ids that were new (a redelivery of the same bytes is not)."""
+        if not rows:
+            return set()
+        ids = [r["landing_id"] for r in rows]
+        with self.engine.begin() as conn:
+            existing = self._existing_ids(conn, schema.landing.c.landing_id, ids)
+            self._insert(conn, schema.landing, rows, conflict=["source", "raw_sha256"])
+        return set(ids) - existing
+
+    def _existing_ids(self, conn: sa.Connection, column: sa.Column, ids: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        for chunk in _chunks(list(ids), WRITE_CHUNK):
+            found.update(conn.execute(sa.select(column).where(column.in_(chunk))).scalars())
+        return found
+
+    def landed_dates(self) -> list[str]:
+        stmt = sa.select(schema.landing.c.received_date).distinct().order_by(schema.landing.c.received_date)
+        with self.engine.connect() as conn:
+            return list(conn.execute(stmt).scalars())
+
+    def iter_landed(self, window: DateWindow, batch_size: int = 500) -> Iterator[list[sa.Row]]:
+        """Landed deliveries of a window in batches, so memory stays bounded by the batch."""
+        t = schema.landing
+        stmt = (
+            sa.select(
+                t.c.landing_id, t.c.source, t.c.source_ref, t.c.source_alias, t.c.raw, t.c.received_at,
+                t.c.received_date,
+            )
+            .where(t.c.received_date >= window.start, t.c.received_date < window.end)
+            .order_by(t.c.landing_id)
+            .execution_options(yield_per=batch_size)
+        )
+        with self.engine.connect() as conn:
+            for partition in conn.execute(stmt).partitions(batch_size):
+                yield list(partition)
+
+    def unprocessed_dates(self) -> list[str]:
+        """Days with landed deliveries that are neither parsed nor dead-lettered yet."""
+        t, m, d = schema.landing, schema.messages, schema.dead_letters
+        stmt = (
+            sa.select(t.c.received_date).distinct()
+            .where(~t.c.landing_id.in_(sa.select(m.c.landing_id)))
+            .where(~t.c.landing_id.in_(sa.select(d.c.landing_id).where(d.c.landing_id.is_not(None))))
+            .order_by(t.c.received_date)
+        )
+        with self.engine.connect() as conn:
+            return list(conn.execute(stmt).scalars())
+
+    def count_landed(self, window: DateWindow | None = None) -> int:
+        t = schema.landing
+        stmt = sa.select(sa.func.count()).select_from(t)
+        if window:
+            stmt = stmt.where(t.c.received_date >= window.start, t.c.received_date < window.end)
+        with self.engine.connect() as conn:
+            return int(conn.execute(stmt).scalar_one())
+
+    # -- dead letters -------------------------------------------------------------------
+
+    def record_dead_letters(self, rows: Sequence[dict[str, Any]]) -> None:
+        """First failure wins: a re-run that fails the same way does not rewrite the row."""
+        with self.engine.begin() as conn:
+            self._insert(conn, schema.dead_letters, rows, conflict=["dead_letter_id"])
+
+    def resolve_dead_letters(self, stage: str, landing_ids: Sequence[str]) -> None:
+        """Forget failures of a stage for deliveries that now succeed (e.g. after a parser fix)."""
+        t = schema.dead_letters
+        with self.engine.begin() as conn:
+            for chunk in _chunks(list(landing_ids), WRITE_CHUNK):
+                conn.execute(sa.delete(t).where(t.c.stage == stage, t.c.landing_id.in_(chunk)))
+
+    def read_dead_letters(self, window: DateWindow | None = None) -> pd.DataFrame:
+        t = schema.dead_letters
+        cols = [c for c in t.c if c.name != "raw"]
+        stmt = sa.select(*cols).order_by(t.c.dead_letter_id)
+        if window:
+            stmt = stmt.where(t.c.received_date >= window.start, t.c.received_date < window.end)
+        with self.engine.connect() as conn:
+            return _frame(conn.execute(stmt))
+
+    # -- parsed messages ----------------------------------------------------------------
+
+    def save_messages(self, rows: Sequence[dict[str, Any]]) -> None:
+        update = [c.name for c in schema.messages.c if c.name != "landing_id"]
+        with self.engine.begin() as conn:
+            self._insert(conn, schema.messages, rows, conflict=["landing_id"], update=update)
+
+    def read_messages(self, window: DateWindow, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        t = schema.messages
+        cols = [t.c[name] for name in columns] if columns else list(t.c)
+        stmt = (
+            sa.select(*cols)
+            .where(t.c.received_date >= window.start, t.c.received_date < window.end)
+            .order_by(t.c.landing_id)
+        )
+        with self.engine.connect() as conn:
+            return _frame(conn.execute(stmt))
+
+    # -- leads --------------------------------------------------------------------------
+
+    def save_lead_candidates(self, rows: Sequence[dict[str, Any]]) -> None:
+        update = [c.name for c in schema.lead_candidates.c if c.name != "landing_id"]
+        with self.engine.begin() as conn:
+            self._insert(conn, schema.lead_candidates, rows, conflict=["landing_id"], update=update)
+
+    def read_lead_candidates(self, window: DateWindow) -> pd.DataFrame:
+        t = schema.lead_candidates
+        stmt = (
+            sa.select(t)
+            .where(t.c.received_date >= window.start, t.c.received_date < window.end)
+            .order_by(t.c.landing_id)
+        )
+        with self.engine.connect() as conn:
+            return _frame(conn.execute(stmt))
+
+    def known_lead_ids(self, window: DateWindow) -> pd.DataFrame:
+        """(message_id, sender_email) → lead_id already assigned anywhere, for the window's messages."""
+        d, c = schema.lead_deliveries, schema.lead_candidates
+        in_window = sa.select(c.c.message_id).where(
+            c.c.received_date >= window.start, c.c.received_date < window.end
+        )
+        stmt = (
+            sa.select(d.c.message_id, d.c.sender_email, d.c.lead_id)
+            .where(d.c.message_id.in_(in_window))
+            .distinct()
+        )
+        with self.engine.connect() as conn:
+            return _frame(conn.execute(stmt))
+
+    def save_deliveries(self, rows: Sequence[dict[str, Any]]) -> None:
+        with self.engine.begin() as conn:
+            self._insert(
+                conn, schema.lead_deliveries, rows, conflict=["landing_id"],
+                update=["lead_id", "message_id", "sender_email", "received_date"],
+            )
+
+    def deliveries_of_leads_in(self, window: DateWindow) -> pd.DataFrame:
+        """Every delivery, from any day, of the leads that have a delivery in the window."""
+        d, c = schema.lead_deliveries, schema.lead_candidates
+        touched = sa.select(d.c.lead_id).where(
+            d.c.received_date >= window.start, d.c.received_date < window.end
+        )
+        stmt = (
+            sa.select(d.c.lead_id, c)
+            .join(c, c.c.landing_id == d.c.landing_id)
+            .where(d.c.lead_id.in_(touched))
+            .order_by(d.c.lead_id, c.c.received_at, c.c.landing_id)
+        )
+        with self.engine.connect() as conn:
+            return _frame(conn.execute(stmt))
+
+    def save_leads(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Upsert lead identity and dedup fields; scoring fields are left to `save_scores`."""
+        keep = {"score", "score_breakdown", "route", "status", "lead_id"}
+        update = [c.name for c in schema.leads.c if c.name not in keep]
+        with self.engine.begin() as conn:
+            self._insert(conn, schema.leads, rows, conflict=["lead_id"], update=update)
+
+    def save_scores(self, rows: Sequence[dict[str, Any]]) -> None:
+        t = schema.leads
+        stmt = (
+            sa.update(t)
+            .where(t.c.lead_id == sa.bindparam("key"))
+            .values(
+                score=sa.bindparam("score"),
+                score_breakdown=sa.bindparam("score_breakdown"),
+                route=sa.bindparam("route"),
+            )
+        )
+        params = [
+            {"key": r["lead_id"], "score": r["score"], "score_breakdown": r["score_breakdown"], "route": r["route"]}
+            for r in rows
+        ]
+        with self.engine.begin() as conn:
+            for chunk in _chunks(params, WRITE_CHUNK):
+                conn.execute(stmt, list(chunk))
+
+    def read_leads_in(self, window: DateWindow) -> pd.DataFrame:
+        """Leads having any delivery in the window (a lead first seen earlier is included)."""
+        t, d = schema.leads, schema.lead_deliveries
+        touched = sa.select(d.c.lead_id).where(
+            d.c.received_date >= window.start, d.c.received_date < window.end
+        )
+        stmt = sa.select(t).where(t.c.lead_id.in_(touched)).order_by(t.c.lead_id)
+        with self.engine.connect() as conn:
+            return _frame(conn.execute(stmt))
+
+    def count_rows(self, table: str) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(schema.metadata.tables[table])).scalar_one())
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    # WAL lets the UI and readers query while a run writes.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+class LeadIntegrity:
+    """Read-only queries behind the data-quality checks on the leads tables."""
+
+    def __init__(self, store: OperationalStore):
+        self.store = store
+
+    def duplicate_identities(self) -> dict[str, int]:
+        """Groups violating lead identity: several leads for one (message, sender) or one (sender, text)."""
+        t = schema.leads
+        out = {}
+        for name, cols in (
+            ("message_id_sender", (t.c.message_id, t.c.sender_email)),
+            ("sender_content_hash", (t.c.sender_email, t.c.content_hash)),
+        ):
+            groups = sa.select(*cols).group_by(*cols).having(sa.func.count() > 1).subquery()
+            with self.store.engine.connect() as conn:
+                out[name] = int(conn.execute(sa.select(sa.func.count()).select_from(groups)).scalar_one())
+        return out
+
+    def orphan_deliveries(self) -> int:
+        d, t = schema.lead_deliveries, schema.leads
+        stmt = sa.select(sa.func.count()).select_from(d).where(~d.c.lead_id.in_(sa.select(t.c.lead_id)))
+        with self.store.engine.connect() as conn:
+            return int(conn.execute(stmt).scalar_one())
+
+    def sender_emails(self) -> pd.DataFrame:
+        t = schema.leads
+        with self.store.engine.connect() as conn:
+            return _frame(conn.execute(sa.select(t.c.lead_id, t.c.sender_email)))
+
+    def scores(self) -> pd.DataFrame:
+        t = schema.leads
+        with self.store.engine.connect() as conn:
+            return _frame(conn.execute(sa.select(t.c.lead_id, t.c.score, t.c.score_breakdown, t.c.route)))
+
+
+def delivery_leads(store: OperationalStore, window: DateWindow) -> dict[str, tuple[str, bool]]:
+    """landing_id → (lead_id, is_duplicate) for the window's deliveries."""
+    d, t = schema.lead_deliveries, schema.leads
+    stmt = (
+        sa.select(d.c.landing_id, d.c.lead_id, t.c.landing_id.label("first_landing_id"))
+        .join(t, t.c.lead_id == d.c.lead_id)
+        .where(d.c.received_date >= window.start, d.c.received_date < window.end)
+    )
+    with store.engine.connect() as conn:
+        return {row.landing_id: (row.lead_id, row.landing_id != row.first_landing_id) for row in conn.execute(stmt)}
+
+
+def message_records(store: OperationalStore, landing_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    import json
+
+    t = schema.messages
+    out: dict[str, dict[str, Any]] = {}
+    with store.engine.connect() as conn:
+        for chunk in _chunks(list(landing_ids), WRITE_CHUNK):
+            for row in conn.execute(sa.select(t.c.landing_id, t.c.record).where(t.c.landing_id.in_(chunk))):
+                out[row.landing_id] = json.loads(row.record)
+    return out

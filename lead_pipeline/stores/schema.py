@@ -1,0 +1,114 @@
+"""Tables of the operational store, portable across SQLite and PostgreSQL.
+
+Timestamps are RFC 3339 UTC strings and days are ISO dates, so both engines compare and index
+them the same way; unique constraints, not application checks, make every write idempotent.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+landing = sa.Table(
+    "landing",
+    metadata,
+    sa.Column("landing_id", sa.String(40), primary_key=True),
+    sa.Column("source", sa.String(32), nullable=False),
+    sa.Column("source_ref", sa.Text, nullable=False),
+    sa.Column("source_alias", sa.Text, nullable=True),
+    sa.Column("raw_sha256", sa.String(64), nullable=False),
+    sa.Column("received_at", sa.String(32), nullable=False),
+    sa.Column("received_date", sa.String(10), nullable=False, index=True),
+    sa.Column("raw", sa.LargeBinary, nullable=False),
+    sa.Column("landed_at", sa.String(32), nullable=False),
+    sa.UniqueConstraint("source", "raw_sha256", name="uq_landing_source_raw"),
+)
+
+dead_letters = sa.Table(
+    "dead_letters",
+    metadata,
+    sa.Column("dead_letter_id", sa.String(40), primary_key=True),
+    sa.Column("stage", sa.String(32), nullable=False),
+    sa.Column("source", sa.String(32), nullable=False),
+    sa.Column("source_ref", sa.Text, nullable=False),
+    sa.Column("landing_id", sa.String(40), nullable=True, index=True),
+    sa.Column("source_alias", sa.Text, nullable=True),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("raw_ref", sa.Text, nullable=False),
+    sa.Column("raw", sa.LargeBinary, nullable=True),
+    sa.Column("received_date", sa.String(10), nullable=False, index=True),
+    sa.Column("failed_at", sa.String(32), nullable=False),
+)
+
+messages = sa.Table(
+    "messages",
+    metadata,
+    sa.Column("landing_id", sa.String(40), primary_key=True),
+    sa.Column("message_id", sa.Text, nullable=False, index=True),
+    sa.Column("source", sa.String(32), nullable=False),
+    sa.Column("source_alias", sa.Text, nullable=True),
+    sa.Column("sender_email", sa.Text, nullable=False),
+    sa.Column("sender_name", sa.Text, nullable=True),
+    sa.Column("subject", sa.Text, nullable=True),
+    sa.Column("received_at", sa.String(32), nullable=False),
+    sa.Column("received_date", sa.String(10), nullable=False, index=True),
+    sa.Column("reply_text", sa.Text, nullable=False),
+    sa.Column("language", sa.String(8), nullable=True),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("record", sa.Text, nullable=False),  # the whole parsed message as JSON
+    sa.Column("parsed_at", sa.String(32), nullable=False),
+)
+
+def _lead_fields() -> list[sa.Column]:
+    """Who and what a lead is; shared by candidates (one per delivery) and leads (one per inquiry)."""
+    return [
+        sa.Column("message_id", sa.Text, nullable=False),
+        sa.Column("sender_email", sa.Text, nullable=False),
+        sa.Column("sender_name", sa.Text, nullable=True),
+        sa.Column("forwarded_by", sa.Text, nullable=True),
+        sa.Column("company", sa.Text, nullable=True),
+        sa.Column("company_domain", sa.Text, nullable=True),
+        sa.Column("phone", sa.Text, nullable=True),
+        sa.Column("role", sa.Text, nullable=True),
+        sa.Column("subject", sa.Text, nullable=True),
+        sa.Column("source_alias", sa.Text, nullable=True),
+        sa.Column("received_at", sa.String(32), nullable=False),
+        sa.Column("received_date", sa.String(10), nullable=False, index=True),
+        sa.Column("content_hash", sa.String(64), nullable=False),
+        sa.Column("intent", sa.String(32), nullable=False),
+    ]
+
+
+lead_candidates = sa.Table(
+    "lead_candidates",
+    metadata,
+    sa.Column("landing_id", sa.String(40), primary_key=True),
+    *_lead_fields(),
+    sa.Column("features", sa.Text, nullable=False),  # JSON of the signals scoring rules may use
+)
+
+leads = sa.Table(
+    "leads",
+    metadata,
+    sa.Column("lead_id", sa.String(40), primary_key=True),
+    *_lead_fields(),
+    sa.Column("landing_id", sa.String(40), nullable=False),  # the earliest delivery
+    sa.Column("duplicate_count", sa.Integer, nullable=False),
+    sa.Column("score", sa.Integer, nullable=True),
+    sa.Column("score_breakdown", sa.Text, nullable=True),
+    sa.Column("route", sa.String(16), nullable=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.UniqueConstraint("message_id", "sender_email", name="uq_leads_message_sender"),
+)
+
+lead_deliveries = sa.Table(
+    "lead_deliveries",
+    metadata,
+    sa.Column("landing_id", sa.String(40), primary_key=True),
+    sa.Column("lead_id", sa.String(40), nullable=False, index=True),
+    sa.Column("message_id", sa.Text, nullable=False),
+    sa.Column("sender_email", sa.Text, nullable=False),
+    sa.Column("received_date", sa.String(10), nullable=False, index=True),
+    sa.Index("ix_lead_deliveries_message_sender", "message_id", "sender_email"),
+)

@@ -1,0 +1,76 @@
+"""The whole graph over the bundled sample inbox, as `lead-pipeline run` drives it."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from lead_pipeline.runner import run_pipeline
+from lead_pipeline.settings import SAMPLE_INBOX, Settings
+
+FIXTURES = Path(__file__).parents[1] / "fixtures"
+TABLES = ["messages", "leads", "lead_attachments", "dead_letters", "kpi_daily"]
+
+
+def _labels() -> list[dict[str, str]]:
+    with open(FIXTURES / "sample_inbox_labels.csv", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _counts(settings: Settings) -> dict[str, int]:
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
+        return {table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for table in TABLES}
+
+
+@pytest.fixture
+def inbox(tmp_path) -> Path:
+    return Path(shutil.copytree(SAMPLE_INBOX, tmp_path / "inbox"))
+
+
+@pytest.fixture
+def settings(pipeline_env, inbox, monkeypatch) -> Settings:
+    monkeypatch.setenv("LEAD_PIPELINE_INBOX", str(inbox))
+    return Settings.from_env()
+
+
+def test_sample_inbox_becomes_one_lead_per_distinct_inquiry_and_reruns_change_nothing(settings):
+    labels = _labels()
+    with dg.instance_for_test() as instance:
+        summary = run_pipeline(settings, instance)
+        first = _counts(settings)
+        again = run_pipeline(settings, instance, all_days=True)
+        assert _counts(settings) == first
+        assert again.as_dict() | {"days_processed": 0} == summary.as_dict() | {"days_processed": 0}
+
+    assert summary.messages == summary.parsed == len(labels)
+    assert summary.dead_letters == 0
+    assert summary.leads == len({row["lead_group"] for row in labels})
+    assert summary.duplicates_collapsed == len(labels) - summary.leads
+
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
+        senders = {row[0] for row in conn.execute("SELECT sender_email FROM leads").fetchall()}
+        aliases = dict(conn.execute("SELECT source_alias, sum(messages) FROM kpi_daily GROUP BY 1").fetchall())
+        forwarded = conn.execute("SELECT forwarded_by FROM leads WHERE sender_email LIKE 'priya@%'").fetchone()
+    assert senders == {row["sender_email"] for row in labels}
+    assert forwarded == ("mark.ellis@yourcompany.example",)
+    expected_aliases: dict[str, int] = {}
+    for row in labels:
+        expected_aliases[row["alias"]] = expected_aliases.get(row["alias"], 0) + 1
+    assert aliases == expected_aliases
+
+
+def test_a_malformed_message_becomes_a_dead_letter_and_the_rest_still_succeeds(settings, inbox):
+    shutil.copy(FIXTURES / "malformed" / "corrupt-upload.eml", inbox / "99-corrupt-upload.eml")
+    with dg.instance_for_test() as instance:
+        summary = run_pipeline(settings, instance)
+    assert summary.dead_letters == 1
+    assert summary.parsed == len(_labels())
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
+        source_ref, reason, raw = conn.execute("SELECT source_ref, reason, raw FROM dead_letters").fetchone()
+    assert source_ref.endswith("99-corrupt-upload.eml")
+    assert reason and raw.startswith("landing:")

@@ -1,0 +1,45 @@
+from datetime import UTC, date, datetime
+
+from lead_pipeline.ingest.landing import peek_envelope, prepare_landing
+from lead_pipeline.mail.sources import RawMessage
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+MESSAGE = (
+    b"Delivered-To: demo@yourcompany.example\r\n"
+    b"Received: from mail.acme.example by mx.yourcompany.example; Mon, 2 Nov 2026 23:30:00 -0500\r\n"
+    b"Received: from laptop by mail.acme.example; Mon, 2 Nov 2026 23:29:58 -0500\r\n"
+    b"From: Alex <alex@acme.example>\r\nDate: Mon, 2 Nov 2026 23:29:00 -0500\r\nSubject: Demo\r\n\r\nHi\r\n"
+)
+
+
+def test_arrival_time_comes_from_the_topmost_received_header_in_utc():
+    received_at, alias = peek_envelope(MESSAGE)
+    assert received_at.astimezone(UTC) == datetime(2026, 11, 3, 4, 30, tzinfo=UTC)
+    assert alias == "demo@yourcompany.example"
+
+
+def test_without_received_the_date_header_and_to_are_used():
+    received_at, alias = peek_envelope(b"From: a@b.example\nTo: Sales <Sales@YourCompany.example>\n"
+                                       b"Date: Tue, 10 Nov 2026 08:00:00 +0100\n\nbody")
+    assert received_at.astimezone(UTC) == datetime(2026, 11, 10, 7, 0, tzinfo=UTC)
+    assert alias == "sales@yourcompany.example"
+
+
+def test_landing_rows_are_keyed_by_content_and_dated_by_arrival():
+    batch = prepare_landing([RawMessage("a.eml", MESSAGE), RawMessage("copy.eml", MESSAGE)],
+                            source="inbox", earliest=date(2020, 1, 1), now=NOW)
+    assert [row["received_date"] for row in batch.landed] == ["2026-11-03", "2026-11-03"]
+    assert batch.landed[0]["landing_id"] == batch.landed[1]["landing_id"]
+    assert batch.landed[0]["received_at"] == "2026-11-03T04:30:00Z"
+
+
+def test_undated_mail_lands_today_and_too_old_mail_is_rejected_with_the_fix():
+    undated = RawMessage("undated.eml", b"From: a@b.example\n\nno date at all")
+    old = RawMessage("old.eml", b"From: a@b.example\nDate: Fri, 1 Mar 2019 10:00:00 +0000\n\nold")
+    batch = prepare_landing([undated, old], source="inbox", earliest=date(2020, 1, 1), now=NOW)
+    assert [row["received_date"] for row in batch.landed] == ["2026-11-26"]
+    [rejected] = batch.rejected
+    assert rejected["source_ref"] == "old.eml"
+    assert "LEAD_PIPELINE_START_DATE" in rejected["reason"]
+    assert rejected["raw"] == old.raw
