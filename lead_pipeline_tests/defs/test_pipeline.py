@@ -74,3 +74,16 @@ def test_a_malformed_message_becomes_a_dead_letter_and_the_rest_still_succeeds(s
         source_ref, reason, raw = conn.execute("SELECT source_ref, reason, raw FROM dead_letters").fetchone()
     assert source_ref.endswith("99-corrupt-upload.eml")
     assert reason and raw.startswith("landing:")
+
+
+def test_the_same_graph_runs_on_the_postgresql_store(settings, postgres_url, monkeypatch):
+    monkeypatch.setenv("LEAD_STORE_URL", postgres_url)
+    on_postgres = Settings.from_env()
+    with dg.instance_for_test() as instance:
+        summary = run_pipeline(on_postgres, instance)
+        first = _counts(on_postgres)
+        run_pipeline(on_postgres, instance, all_days=True)
+        assert _counts(on_postgres) == first
+    groups = {row["lead_group"] for row in _labels()}
+    assert summary.leads == len(groups)
+    assert summary.duplicates_collapsed == len(_labels()) - len(groups)
