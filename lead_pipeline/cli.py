@@ -57,6 +57,25 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def cmd_webhook_serve(args: argparse.Namespace, out: TextIO) -> int:
+    import uvicorn
+
+    from lead_pipeline.ingest.webhook import create_app
+    from lead_pipeline.settings import Settings
+    from lead_pipeline.stores.operational import OperationalStore
+
+    settings = Settings.from_env()
+    if not settings.webhook_secrets:
+        print("lead-pipeline webhook serve: set MAILPARSE_WEBHOOK_SECRETS (comma-separated) first", file=sys.stderr)
+        return 2
+    store = OperationalStore(settings.store_url)
+    store.ensure_schema()
+    app = create_app(store, secrets=settings.webhook_secrets, mailgun_signing_keys=settings.mailgun_signing_keys)
+    print(f"receiving webhooks on http://{args.host}:{args.port}/webhooks/mailparse", file=sys.stderr)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lead-pipeline", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -70,6 +89,13 @@ def build_parser() -> argparse.ArgumentParser:
     parse.add_argument("paths", nargs="+", metavar="PATH", help="a .eml file, a folder, an mbox file, a Maildir, or -")
     parse.add_argument("--strict", action="store_true", help="exit 1 when any message could not be parsed")
     parse.set_defaults(handler=cmd_parse)
+
+    webhook = commands.add_parser("webhook", help="the webhook receiver")
+    webhook_commands = webhook.add_subparsers(dest="webhook_command", required=True)
+    serve = webhook_commands.add_parser("serve", help="receive deliveries, land them durably, answer 202")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8787)
+    serve.set_defaults(handler=cmd_webhook_serve)
     return parser
 
 

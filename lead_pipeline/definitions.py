@@ -6,6 +6,8 @@ import dagster as dg
 
 from lead_pipeline.defs import automation
 from lead_pipeline.defs.ingest import assets as ingest_assets
+from lead_pipeline.defs.ingest import jobs as ingest_jobs
+from lead_pipeline.defs.ingest import sensors as ingest_sensors
 from lead_pipeline.defs.leads import assets as lead_assets
 from lead_pipeline.defs.leads import checks as lead_checks
 from lead_pipeline.defs.parse import assets as parse_assets
@@ -22,9 +24,14 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
         assets=dg.load_assets_from_modules(list(AREAS)),
         asset_checks=dg.load_asset_checks_from_modules(list(CHECKS)),
-        jobs=[automation.land_inbox_job, automation.process_partitions_job],
-        schedules=[automation.land_inbox_schedule],
-        sensors=[automation.landed_days_sensor],
+        jobs=[
+            ingest_jobs.land_inbox_job, ingest_jobs.land_mailparse_job, automation.process_partitions_job,
+            automation.redrive_dead_letters_job,
+        ],
+        sensors=[
+            ingest_sensors.inbox_sensor, automation.landing_backlog_sensor,
+            *ingest_sensors.build_mailparse_sensors(settings.mailparse_aliases),
+        ],
         resources=build_resources(settings),
     )
 

@@ -91,6 +91,12 @@ def run_pipeline(
     meta = landing.asset_materializations_for_node("landed_messages")[0].metadata
     echo(f"  {meta['messages_found'].value} found, {meta['newly_landed'].value} new, {meta['rejected'].value} rejected")
 
+    if settings.mailparse_api_url:
+        echo(f"polling MailParse at {settings.mailparse_api_url}")
+        polled = _execute(defs.resolve_job_def("land_mailparse"), instance)
+        meta_polled = polled.asset_materializations_for_node("mailparse_messages")[0].metadata
+        echo(f"  {meta_polled['landed'].value} landed from {meta_polled['pages'].value} pages")
+
     store = OperationalStore(settings.store_url)
     days = store.landed_dates() if all_days else store.unprocessed_dates()
     if meta["rejected"].value:

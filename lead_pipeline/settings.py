@@ -23,6 +23,11 @@ class Settings:
     warehouse_path: Path
     rules_file: Path
     firmographics_file: Path
+    mailparse_api_url: str | None = None
+    # Aliases polled by their own sensor and cursor; empty means one stream for all aliases.
+    mailparse_aliases: tuple[str, ...] = ()
+    webhook_secrets: tuple[str, ...] = ()
+    mailgun_signing_keys: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -35,11 +40,19 @@ class Settings:
             warehouse_path=Path(env.get("WAREHOUSE_PATH") or home / "warehouse.duckdb").expanduser(),
             rules_file=Path(env.get("LEAD_SCORING_RULES") or DEFAULT_RULES_FILE).expanduser(),
             firmographics_file=Path(env.get("LEAD_FIRMOGRAPHICS") or DEFAULT_FIRMOGRAPHICS_FILE).expanduser(),
+            mailparse_api_url=env.get("MAILPARSE_API_URL") or None,
+            mailparse_aliases=_csv(env.get("MAILPARSE_ALIASES")),
+            webhook_secrets=_csv(env.get("MAILPARSE_WEBHOOK_SECRETS")),
+            mailgun_signing_keys=_csv(env.get("MAILGUN_SIGNING_KEYS")),
         )
 
     @property
     def dagster_home(self) -> Path:
         return self.home / "dagster"
+
+
+def _csv(value: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in (value or "").split(",") if part.strip())
 
 
 def partitions_start_date(environ: Mapping[str, str] | None = None) -> str:

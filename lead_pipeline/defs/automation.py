@@ -1,33 +1,64 @@
-"""Jobs, schedules and sensors that keep the graph running in `dagster dev` or production."""
+"""Processing of landed mail: the partitioned job, the backlog sensor that drives it, and dead-letter re-drive."""
 
+from datetime import date
 
 import dagster as dg
 
-from lead_pipeline.defs.ingest.assets import landed_messages
+from lead_pipeline.defs.ingest.assets import landed_messages, mailparse_messages
+from lead_pipeline.defs.ingest.sensors import TICK_SECONDS, failed_attempts
 from lead_pipeline.defs.partitions import daily_partitions
-
-land_inbox_job = dg.define_asset_job(
-    "land_inbox", selection=dg.AssetSelection.assets(landed_messages),
-    description="Sweep the inbox into the landing table.",
-)
+from lead_pipeline.defs.resources import LeadStoreResource
 
 process_partitions_job = dg.define_asset_job(
     "process_partitions",
-    selection=dg.AssetSelection.all() - dg.AssetSelection.assets(landed_messages),
+    selection=dg.AssetSelection.all() - dg.AssetSelection.assets(landed_messages, mailparse_messages),
     partitions_def=daily_partitions,
     description="Parse, normalise, deduplicate, score and publish to the warehouse, for one day or a range.",
 )
 
-land_inbox_schedule = dg.ScheduleDefinition(
-    name="land_inbox_every_15_minutes", job=land_inbox_job, cron_schedule="*/15 * * * *",
-    default_status=dg.DefaultScheduleStatus.STOPPED,
+
+@dg.sensor(
+    job=process_partitions_job, minimum_interval_seconds=TICK_SECONDS, default_status=dg.DefaultSensorStatus.RUNNING,
 )
+def landing_backlog_sensor(context: dg.SensorEvaluationContext, lead_store: LeadStoreResource):
+    """Process each day that has landed deliveries not yet parsed, whoever landed them (inbox, polling, webhook).
+
+    The run key names the day and its newest landing, so re-evaluating an unchanged backlog requests
+    nothing new, and a failed run is retried on the next tick.
+    """
+    first, last = daily_partitions.start.date(), date.fromisoformat(daily_partitions.get_last_partition_key())
+    for day, pending, latest in lead_store.open().landing_backlog():
+        if not first <= date.fromisoformat(day) <= last:
+            continue
+        tags = {"lead_pipeline/backlog": f"{day}@{latest}"}
+        yield dg.RunRequest(
+            partition_key=day,
+            run_key=f"{day}@{latest}:{failed_attempts(context.instance, tags)}",
+            tags={**tags, "lead_pipeline/pending": str(pending)},
+        )
 
 
-@dg.asset_sensor(asset_key=landed_messages.key, job=process_partitions_job, minimum_interval_seconds=30)
-def landed_days_sensor(context: dg.SensorEvaluationContext, asset_event: dg.EventLogEntry):
-    """After each landing sweep, process the days it touched; the run key makes a re-tick harmless."""
-    materialization = asset_event.asset_materialization
-    days = materialization.metadata.get("received_dates") if materialization else None
-    for day in (days.value if days else []):
-        yield dg.RunRequest(run_key=f"{day}:{asset_event.run_id}", partition_key=day)
+class RedriveConfig(dg.Config):
+    stage: str = "parse"
+    """`parse` (delivery landed, parsing failed) or `landing` (rejected before landing; payload kept)."""
+    reason_contains: str = ""
+    """Only dead letters whose reason contains this text; empty re-drives every one of the stage."""
+
+
+@dg.op(description="Put matching dead letters back in the queue; the backlog sensor then reprocesses their days.")
+def redrive_dead_letters(context: dg.OpExecutionContext, config: RedriveConfig, lead_store: LeadStoreResource):
+    from lead_pipeline.ingest.redrive import redrive
+
+    result = redrive(
+        lead_store.open(), stage=config.stage, reason_contains=config.reason_contains,
+        earliest=daily_partitions.start.date(),
+    )
+    context.log.info(f"{result.requeued} of {result.selected} dead letters re-queued")
+    context.add_output_metadata({"selected": result.selected, "requeued": result.requeued,
+                                 "still_failing": result.still_failing})
+    return result.requeued
+
+
+@dg.job(description="Re-drive dead letters once their cause is fixed.")
+def redrive_dead_letters_job():
+    redrive_dead_letters()

@@ -1,6 +1,7 @@
 """Resources shared by every area: the operational store, the warehouse, the inbox, the rules."""
 
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -63,7 +64,13 @@ class LeadRulesResource(dg.ConfigurableResource):
 
 
 def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
+    from lead_pipeline.defs.ingest.resources import MailParseResource
+
+    token = dg.EnvVar("MAILPARSE_API_TOKEN") if os.environ.get("MAILPARSE_API_TOKEN") else None
     return {
+        "mailparse": MailParseResource(
+            api_url=settings.mailparse_api_url, api_token=token, aliases=list(settings.mailparse_aliases)
+        ),
         "lead_store": LeadStoreResource(url=settings.store_url),
         "warehouse": WarehouseResource(database=str(settings.warehouse_path)),
         "inbox": InboxResource(path=str(settings.inbox)),

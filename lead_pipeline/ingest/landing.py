@@ -57,8 +57,8 @@ def peek_envelope(raw: bytes) -> tuple[datetime | None, str | None]:
     return received_at, alias
 
 
-def landing_id_for(source: str, raw_sha256: str) -> str:
-    return hashlib.sha256(f"{source}:{raw_sha256}".encode()).hexdigest()[:32]
+def landing_id_for(source: str, delivery_key: str) -> str:
+    return hashlib.sha256(f"{source}:{delivery_key}".encode()).hexdigest()[:32]
 
 
 def dead_letter_id_for(stage: str, key: str) -> str:
@@ -98,19 +98,46 @@ def prepare_landing(
             )
             batch.rejected.append(_rejection(message, source, landing_id, reason, now_text, alias))
             continue
-        stamp = utc_timestamp(received_at)
-        batch.landed.append({
-            "landing_id": landing_id,
-            "source": source,
-            "source_ref": message.source_ref,
-            "source_alias": alias,
-            "raw_sha256": raw_sha256,
-            "received_at": stamp,
-            "received_date": stamp[:10],
-            "raw": message.raw,
-            "landed_at": now_text,
-        })
+        batch.landed.append(
+            landing_row(
+                source=source, source_ref=message.source_ref, delivery_key=raw_sha256, payload_format="mime",
+                raw=message.raw, received_at=received_at, alias=alias, now=now,
+            )
+        )
     return batch
+
+
+def landing_row(
+    *,
+    source: str,
+    source_ref: str,
+    delivery_key: str,
+    payload_format: str,
+    raw: bytes,
+    received_at: datetime | None,
+    alias: str | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """The landing-table row of one delivery.
+
+    `delivery_key` identifies the delivery at its source (a provider event id, or the sha256 of the
+    raw bytes), so a retried or replayed delivery lands once. `payload_format` names the parser of
+    `raw` (see `lead_pipeline.ingest.parsing`). Without an arrival time the delivery is dated now.
+    """
+    stamp = utc_timestamp(received_at or now)
+    return {
+        "landing_id": landing_id_for(source, delivery_key),
+        "source": source,
+        "source_ref": source_ref,
+        "source_alias": alias,
+        "delivery_key": delivery_key,
+        "payload_format": payload_format,
+        "raw_sha256": hashlib.sha256(raw).hexdigest(),
+        "received_at": stamp,
+        "received_date": stamp[:10],
+        "raw": raw,
+        "landed_at": utc_timestamp(now),
+    }
 
 
 def _rejection(

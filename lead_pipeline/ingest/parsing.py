@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from lead_pipeline.ingest.formats import parse_payload
 from lead_pipeline.ingest.landing import dead_letter_id_for
-from lead_pipeline.mail.mime import MessageRejected, parse_message
+from lead_pipeline.mail.mime import MessageRejected
 
 
 @dataclass
@@ -18,7 +19,8 @@ class ParsedBatch:
 
 
 def parse_landed(rows: Sequence[Any], *, parsed_at: str) -> ParsedBatch:
-    """`rows` are landing rows (landing_id, source, source_ref, source_alias, raw, received_at, received_date).
+    """`rows` are landing rows (landing_id, source, source_ref, source_alias, payload_format, raw, received_at,
+    received_date).
 
     The landing time wins over the parser's idea of arrival, so a message stays in the partition
     it was landed in whatever its headers claim.
@@ -26,7 +28,7 @@ def parse_landed(rows: Sequence[Any], *, parsed_at: str) -> ParsedBatch:
     batch = ParsedBatch()
     for row in rows:
         try:
-            record = parse_message(row.raw, source=row.source_ref)
+            record = parse_payload(row.payload_format, bytes(row.raw), row.source_ref)
         except MessageRejected as exc:
             batch.dead_letters.append({
                 "dead_letter_id": dead_letter_id_for("parse", row.landing_id),

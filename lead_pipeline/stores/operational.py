@@ -97,7 +97,7 @@ class OperationalStore:
         ids = [r["landing_id"] for r in rows]
         with self.engine.begin() as conn:
             existing = self._existing_ids(conn, schema.landing.c.landing_id, ids)
-            self._insert(conn, schema.landing, rows, conflict=["source", "raw_sha256"])
+            self._insert(conn, schema.landing, rows, conflict=["source", "delivery_key"])
         return set(ids) - existing
 
     def _existing_ids(self, conn: sa.Connection, column: sa.Column, ids: Sequence[str]) -> set[str]:
@@ -105,6 +105,18 @@ class OperationalStore:
         for chunk in _chunks(list(ids), WRITE_CHUNK):
             found.update(conn.execute(sa.select(column).where(column.in_(chunk))).scalars())
         return found
+
+    def read_cursor(self, stream: str) -> str | None:
+        t = schema.cursors
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(t.c.cursor).where(t.c.stream == stream)).scalar_one_or_none()
+
+    def save_cursor(self, stream: str, cursor: str | None, updated_at: str) -> None:
+        with self.engine.begin() as conn:
+            self._insert(
+                conn, schema.cursors, [{"stream": stream, "cursor": cursor, "updated_at": updated_at}],
+                conflict=["stream"], update=["cursor", "updated_at"],
+            )
 
     def landed_dates(self) -> list[str]:
         stmt = sa.select(schema.landing.c.received_date).distinct().order_by(schema.landing.c.received_date)
@@ -116,8 +128,8 @@ class OperationalStore:
         t = schema.landing
         stmt = (
             sa.select(
-                t.c.landing_id, t.c.source, t.c.source_ref, t.c.source_alias, t.c.raw, t.c.received_at,
-                t.c.received_date,
+                t.c.landing_id, t.c.source, t.c.source_ref, t.c.source_alias, t.c.payload_format, t.c.raw,
+                t.c.received_at, t.c.received_date,
             )
             .where(t.c.received_date >= window.start, t.c.received_date < window.end)
             .order_by(t.c.landing_id)
@@ -127,17 +139,35 @@ class OperationalStore:
             for partition in conn.execute(stmt).partitions(batch_size):
                 yield list(partition)
 
-    def unprocessed_dates(self) -> list[str]:
-        """Days with landed deliveries that are neither parsed nor dead-lettered yet."""
+    def landing_backlog(self) -> list[tuple[str, int, str]]:
+        """(day, deliveries, latest landed_at) of landed deliveries neither parsed nor dead-lettered yet."""
         t, m, d = schema.landing, schema.messages, schema.dead_letters
         stmt = (
-            sa.select(t.c.received_date).distinct()
+            sa.select(t.c.received_date, sa.func.count(), sa.func.max(t.c.landed_at))
             .where(~t.c.landing_id.in_(sa.select(m.c.landing_id)))
             .where(~t.c.landing_id.in_(sa.select(d.c.landing_id).where(d.c.landing_id.is_not(None))))
+            .group_by(t.c.received_date)
             .order_by(t.c.received_date)
         )
         with self.engine.connect() as conn:
-            return list(conn.execute(stmt).scalars())
+            return [(day, int(count), latest) for day, count, latest in conn.execute(stmt)]
+
+    def unprocessed_dates(self) -> list[str]:
+        return [day for day, _, _ in self.landing_backlog()]
+
+    def read_dead_letters_for_redrive(self, stage: str, reason_contains: str = "") -> list[sa.Row]:
+        t = schema.dead_letters
+        stmt = sa.select(t).where(t.c.stage == stage).order_by(t.c.dead_letter_id)
+        if reason_contains:
+            stmt = stmt.where(t.c.reason.contains(reason_contains, autoescape=True))
+        with self.engine.connect() as conn:
+            return list(conn.execute(stmt))
+
+    def delete_dead_letters(self, dead_letter_ids: Sequence[str]) -> None:
+        t = schema.dead_letters
+        with self.engine.begin() as conn:
+            for chunk in _chunks(list(dead_letter_ids), WRITE_CHUNK):
+                conn.execute(sa.delete(t).where(t.c.dead_letter_id.in_(chunk)))
 
     def count_landed(self, window: DateWindow | None = None) -> int:
         t = schema.landing

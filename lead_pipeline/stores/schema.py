@@ -17,12 +17,24 @@ landing = sa.Table(
     sa.Column("source", sa.String(32), nullable=False),
     sa.Column("source_ref", sa.Text, nullable=False),
     sa.Column("source_alias", sa.Text, nullable=True),
+    # What makes two deliveries the same one: the provider's event id, else the raw bytes' sha256.
+    sa.Column("delivery_key", sa.String(200), nullable=False),
+    sa.Column("payload_format", sa.String(32), nullable=False),
     sa.Column("raw_sha256", sa.String(64), nullable=False),
     sa.Column("received_at", sa.String(32), nullable=False),
     sa.Column("received_date", sa.String(10), nullable=False, index=True),
     sa.Column("raw", sa.LargeBinary, nullable=False),
     sa.Column("landed_at", sa.String(32), nullable=False),
-    sa.UniqueConstraint("source", "raw_sha256", name="uq_landing_source_raw"),
+    sa.UniqueConstraint("source", "delivery_key", name="uq_landing_source_delivery"),
+)
+
+# Where each polled stream has got to; advanced only after its page is landed.
+cursors = sa.Table(
+    "cursors",
+    metadata,
+    sa.Column("stream", sa.String(200), primary_key=True),
+    sa.Column("cursor", sa.Text, nullable=True),
+    sa.Column("updated_at", sa.String(32), nullable=False),
 )
 
 dead_letters = sa.Table(

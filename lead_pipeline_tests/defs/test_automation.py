@@ -1,22 +1,55 @@
+import os
+import shutil
+import time
+
 import dagster as dg
 
-from lead_pipeline.defs.automation import landed_days_sensor
 from lead_pipeline.definitions import build_definitions
+from lead_pipeline.defs.automation import landing_backlog_sensor
+from lead_pipeline.defs.ingest.sensors import inbox_sensor
+from lead_pipeline.defs.resources import InboxResource, LeadStoreResource
 from lead_pipeline.settings import SAMPLE_INBOX, Settings
 
 
-def test_after_a_landing_sweep_the_sensor_requests_each_new_day_once(pipeline_env):
-    defs = build_definitions(Settings.from_env())
+def test_the_backlog_sensor_requests_each_landed_day_once_until_it_is_processed(pipeline_env):
+    settings = Settings.from_env()
+    defs = build_definitions(settings)
+    store = LeadStoreResource(url=settings.store_url)
     with dg.instance_for_test() as instance:
         defs.resolve_job_def("land_inbox").execute_in_process(instance=instance)
-        context = dg.build_sensor_context(instance=instance, definitions=defs)
-        requests = list(landed_days_sensor(context))
-        days = {request.partition_key for request in requests}
-        assert len(days) == len(requests) >= 10
-        assert all(request.run_key.startswith(request.partition_key) for request in requests)
+        requests = list(landing_backlog_sensor(dg.build_sensor_context(instance=instance), lead_store=store))
+        days = sorted(request.partition_key for request in requests)
+        assert days == store.open().unprocessed_dates() and len(days) >= 10
 
-        # A second sweep lands nothing new, so its materialization asks for no day.
+        # Landing the same inbox again changes no run key: re-evaluation is harmless.
         defs.resolve_job_def("land_inbox").execute_in_process(instance=instance)
-        context = dg.build_sensor_context(instance=instance, definitions=defs, cursor=context.cursor)
-        assert list(landed_days_sensor(context)) == []
-    assert any(SAMPLE_INBOX.glob("*.eml"))
+        again = list(landing_backlog_sensor(dg.build_sensor_context(instance=instance), lead_store=store))
+        assert [r.run_key for r in again] == [r.run_key for r in requests]
+
+        first = requests[0]
+        defs.resolve_job_def("process_partitions").execute_in_process(instance=instance, partition_key=first.partition_key)
+        after = list(landing_backlog_sensor(dg.build_sensor_context(instance=instance), lead_store=store))
+        assert first.partition_key not in {r.partition_key for r in after}
+        assert len(after) == len(requests) - 1
+
+
+def test_the_inbox_sensor_fires_for_new_files_only(tmp_path):
+    inbox = tmp_path / "inbox"
+    shutil.copytree(SAMPLE_INBOX, inbox)
+    resources = {"inbox": InboxResource(path=str(inbox))}
+
+    def tick(instance, cursor):
+        return inbox_sensor.evaluate_tick(dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources))
+
+    with dg.instance_for_test() as instance:
+        first = tick(instance, None)
+        assert len(first.run_requests) == 1
+        quiet = tick(instance, first.cursor)
+        assert quiet.run_requests == [] and quiet.skip_message
+        assert quiet.cursor in (None, first.cursor)
+
+        new_file = inbox / "new.eml"
+        new_file.write_bytes(next(iter(sorted(SAMPLE_INBOX.glob("*.eml")))).read_bytes())
+        later = time.time() + 5
+        os.utime(new_file, (later, later))
+        assert len(tick(instance, first.cursor).run_requests) == 1

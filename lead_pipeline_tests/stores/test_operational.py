@@ -9,7 +9,7 @@ from lead_pipeline.stores.operational import DateWindow, LeadIntegrity, Operatio
 def _landing(landing_id: str, day: str, raw: bytes = b"x", source: str = "inbox") -> dict:
     return {
         "landing_id": landing_id, "source": source, "source_ref": f"{landing_id}.eml", "source_alias": "demo@x.example",
-        "raw_sha256": landing_id.ljust(64, "0"), "received_at": f"{day}T10:00:00Z", "received_date": day,
+        "delivery_key": landing_id, "payload_format": "mime", "raw_sha256": landing_id.ljust(64, "0"), "received_at": f"{day}T10:00:00Z", "received_date": day,
         "raw": raw, "landed_at": "2026-11-26T00:00:00Z",
     }
 

@@ -2,7 +2,7 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from lead_pipeline.defs.ingest.assets import landed_messages
+from lead_pipeline.defs.ingest.assets import landed_messages, mailparse_messages, webhook_deliveries
 from lead_pipeline.defs.partitions import daily_partitions, single_run_backfill, window_of
 from lead_pipeline.defs.resources import LeadStoreResource
 
@@ -10,7 +10,7 @@ from lead_pipeline.defs.resources import LeadStoreResource
 @dg.asset(
     group_name="parse",
     kinds={"python"},
-    deps=[landed_messages],
+    deps=[landed_messages, mailparse_messages, webhook_deliveries],
     partitions_def=daily_partitions,
     backfill_policy=single_run_backfill,
     description="Landed deliveries parsed into the message schema, cleaned; failures become dead letters.",
@@ -32,11 +32,27 @@ def parsed_messages(context: dg.AssetExecutionContext, lead_store: LeadStoreReso
         failed += len(batch.dead_letters)
     landed = parsed + failed
     context.log.info(f"{window.start}..{window.end}: {parsed} parsed, {failed} dead letters")
+    letters = store.read_dead_letters(window)
     return dg.MaterializeResult(
         metadata={
             "landed": landed,
             "parsed": parsed,
             "dead_letters": failed,
             "parse_success_rate": parsed / landed if landed else 1.0,
+            "dead_letters_in_window": len(letters),
+            "recent_dead_letters": dg.MetadataValue.md(_dead_letter_table(letters)),
         }
     )
+
+
+def _dead_letter_table(letters, limit: int = 10) -> str:
+    """The window's latest dead letters, for the UI; the redrive_dead_letters_job re-queues them."""
+    if letters.empty:
+        return "No dead letters."
+    rows = letters.sort_values("failed_at", ascending=False).head(limit)
+    lines = ["| stage | source | reason | raw |", "| --- | --- | --- | --- |"]
+    lines += [
+        f"| {r.stage} | {r.source_ref} | {str(r.reason).replace('|', '/')[:200]} | {r.raw_ref} |"
+        for r in rows.itertuples(index=False)
+    ]
+    return "\n".join(lines)
