@@ -1,7 +1,7 @@
 import dagster as dg
 
 from lead_pipeline.settings import partitions_start_date
-from lead_pipeline.stores.operational import DateWindow
+from lead_pipeline.stores.window import DateWindow
 
 # One partition per UTC day of arrival; `end_offset=1` makes today's partition available.
 daily_partitions = dg.DailyPartitionsDefinition(start_date=partitions_start_date(), end_offset=1)

@@ -5,17 +5,22 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dagster as dg
-import duckdb
 from dagster_duckdb import DuckDBResource
 
-from lead_pipeline.leads.firmographics import Firmographics
-from lead_pipeline.leads.scoring import RuleSet, load_rules
-from lead_pipeline.mail.sources import RawMessage, iter_raw_messages
 from lead_pipeline.settings import Settings
-from lead_pipeline.stores import warehouse
-from lead_pipeline.stores.operational import OperationalStore
+
+# The core modules pull in pandas, DuckDB and SQLAlchemy: imported when a resource is used, so that
+# loading the code location (every sensor tick, every UI reload) stays fast.
+if TYPE_CHECKING:
+    import duckdb
+
+    from lead_pipeline.leads.firmographics import Firmographics
+    from lead_pipeline.leads.scoring import ActiveRules
+    from lead_pipeline.mail.sources import RawMessage
+    from lead_pipeline.stores.operational import OperationalStore
 
 
 class LeadStoreResource(dg.ConfigurableResource):
@@ -23,7 +28,9 @@ class LeadStoreResource(dg.ConfigurableResource):
 
     url: str
 
-    def open(self) -> OperationalStore:
+    def open(self) -> "OperationalStore":
+        from lead_pipeline.stores.operational import OperationalStore
+
         store = OperationalStore(self.url)
         store.ensure_schema()
         return store
@@ -33,7 +40,9 @@ class WarehouseResource(DuckDBResource):
     """The DuckDB warehouse, with its tables created on first use."""
 
     @contextmanager
-    def open(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def open(self) -> Iterator["duckdb.DuckDBPyConnection"]:
+        from lead_pipeline.stores import warehouse
+
         if self.database != ":memory:":
             Path(self.database).parent.mkdir(parents=True, exist_ok=True)
         with self.get_connection() as conn:
@@ -46,7 +55,9 @@ class InboxResource(dg.ConfigurableResource):
 
     path: str
 
-    def read_messages(self) -> Iterator[RawMessage]:
+    def read_messages(self) -> Iterator["RawMessage"]:
+        from lead_pipeline.mail.sources import iter_raw_messages
+
         return iter_raw_messages(self.path)
 
 
@@ -56,10 +67,15 @@ class LeadRulesResource(dg.ConfigurableResource):
     rules_file: str
     firmographics_file: str
 
-    def scoring_rules(self) -> RuleSet:
-        return load_rules(self.rules_file)
+    def scoring_rules(self, store: "OperationalStore", now: str) -> "ActiveRules":
+        """The rules file, or the last accepted rules when the file has an error (reported, not applied)."""
+        from lead_pipeline.leads.scoring import resolve_rules
 
-    def firmographics(self) -> Firmographics:
+        return resolve_rules(self.rules_file, store, now)
+
+    def firmographics(self) -> "Firmographics":
+        from lead_pipeline.leads.firmographics import Firmographics
+
         return Firmographics.from_csv(self.firmographics_file)
 
 

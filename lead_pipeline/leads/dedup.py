@@ -15,7 +15,11 @@ import pandas as pd
 LEAD_COLUMNS = [
     "lead_id", "message_id", "sender_email", "sender_name", "forwarded_by", "company", "company_domain",
     "phone", "role", "subject", "source_alias", "received_at", "received_date", "content_hash", "intent",
-    "landing_id", "duplicate_count", "status",
+    "budget_amount", "budget_currency", "timeline", "team_size", "landing_id", "duplicate_count", "status",
+]
+CONTACT_COLUMNS = [
+    "contact_email", "name", "company", "company_domain", "phone", "role", "first_seen_at", "last_seen_at",
+    "touches", "latest_lead_id",
 ]
 
 
@@ -59,3 +63,25 @@ def build_leads(deliveries: pd.DataFrame) -> pd.DataFrame:
     copies = ordered.groupby("lead_id", sort=True).size()
     leads = first.assign(duplicate_count=(copies - 1).astype(int), status="new").reset_index()
     return leads[LEAD_COLUMNS]
+
+
+def build_contacts(leads: pd.DataFrame) -> pd.DataFrame:
+    """One contact per sender address from all their leads: each lead is a touch; the latest known details win."""
+    if leads.empty:
+        return pd.DataFrame(columns=CONTACT_COLUMNS)
+    ordered = leads.sort_values(["sender_email", "received_at", "lead_id"])
+    grouped = ordered.groupby("sender_email", sort=True)
+    details = grouped[["sender_name", "company", "company_domain", "phone", "role"]].last()  # last non-null
+    contacts = pd.DataFrame({
+        "contact_email": details.index,
+        "name": details["sender_name"].to_numpy(),
+        "company": details["company"].to_numpy(),
+        "company_domain": details["company_domain"].to_numpy(),
+        "phone": details["phone"].to_numpy(),
+        "role": details["role"].to_numpy(),
+        "first_seen_at": grouped["received_at"].min().to_numpy(),
+        "last_seen_at": grouped["received_at"].max().to_numpy(),
+        "touches": grouped.size().to_numpy(),
+        "latest_lead_id": grouped["lead_id"].last().to_numpy(),
+    })
+    return contacts.astype(object).where(contacts.notna(), None)

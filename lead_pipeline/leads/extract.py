@@ -13,6 +13,7 @@ from selectolax.lexbor import LexborHTMLParser as HTMLParser
 from lead_pipeline.leads import normalise as norm
 from lead_pipeline.leads import signals
 from lead_pipeline.leads.firmographics import Firmographics
+from lead_pipeline.leads.quantities import find_budget, find_team_size, find_timeline
 from lead_pipeline.mail.clean import clean_body, content_hash, html_to_text
 
 DOCUMENT_TYPES = frozenset({
@@ -157,6 +158,10 @@ def lead_candidate(record: dict[str, Any], landing_id: str, firmographics: Firmo
     phone = phone or norm.find_phone(signature, region)
     role = form.get("role") or signals.role_from_signature(signature, sender_name, company)
 
+    stated = f"{subject}\n{lead_text}"
+    budget = find_budget(stated)
+    timeline = find_timeline(stated)
+    team_size = find_team_size(stated)
     headers = record.get("headers") or {}
     spam_hits = signals.spam_lexicon_hits(subject, lead_text)
     suspicious = signals.suspicious_link_count(record.get("text"), record.get("html"))
@@ -188,6 +193,9 @@ def lead_candidate(record: dict[str, Any], landing_id: str, firmographics: Firmo
         "is_forwarded": forwarded is not None,
         "is_auto_reply": auto_reply,
         "reply_length": len(lead_text),
+        "has_budget": budget is not None,
+        "timeline": timeline,
+        "team_size": team_size,
     }
     return {
         "landing_id": landing_id,
@@ -205,5 +213,9 @@ def lead_candidate(record: dict[str, Any], landing_id: str, firmographics: Firmo
         "subject": subject or None,
         "content_hash": hash_,
         "intent": intent,
+        "budget_amount": budget.amount if budget else None,
+        "budget_currency": budget.currency if budget else None,
+        "timeline": timeline,
+        "team_size": team_size,
         "features": json.dumps(features, sort_keys=True, ensure_ascii=False),
     }

@@ -6,9 +6,11 @@ holds for, and the lead keeps a breakdown of (rule, points, evidence) that sums 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -104,9 +106,16 @@ class RuleSet(BaseModel):
 def load_rules(path: str | Path) -> RuleSet:
     path = Path(path)
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise RulesError(f"{path}: rules file not found") from exc
+    return parse_rules(text, origin=str(path))
+
+
+def parse_rules(text: str, origin: str) -> RuleSet:
+    path = origin
+    try:
+        document = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else "unknown line"
@@ -196,3 +205,30 @@ def _plain(value: Any) -> Any:
     if isinstance(value, float) and np.isnan(value):
         return None
     return value
+
+
+@dataclass(frozen=True)
+class ActiveRules:
+    rules: RuleSet
+    version: str
+    rejected: str | None  # why the file on disk was not used, when the previous rules stayed in force
+
+
+def resolve_rules(path: str | Path, store: Any, now: str) -> ActiveRules:
+    """The rules file if it is valid (and remember it), else the last valid rules with the reason.
+
+    `store` is an `OperationalStore`; a broken edit never silently rescored leads with no rules.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+        rules = parse_rules(text, origin=str(path))
+    except (OSError, RulesError) as exc:
+        previous = store.last_accepted_rules()
+        if previous is None:
+            raise RulesError(f"{exc} (and no previously accepted rules to fall back on)") from exc
+        version, previous_text = previous
+        return ActiveRules(parse_rules(previous_text, origin=f"accepted rules {version[:12]}"), version, str(exc))
+    version = hashlib.sha256(text.encode()).hexdigest()
+    store.accept_rules(version, text, now)
+    return ActiveRules(rules, version, None)

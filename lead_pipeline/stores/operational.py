@@ -8,7 +8,6 @@ job, not a read-then-write race in Python.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -18,21 +17,19 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from lead_pipeline.stores import schema
+from lead_pipeline.stores.window import DateWindow
 
 WRITE_CHUNK = 1_000
-
-
-@dataclass(frozen=True)
-class DateWindow:
-    """Half-open range of ISO days `[start, end)`, the shape of a partition or partition range."""
-
-    start: str
-    end: str
 
 
 def _chunks(rows: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for offset in range(0, len(rows), size):
         yield rows[offset : offset + size]
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as plain dicts for the database: missing values become None, never NaN."""
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
 
 
 def _frame(result: sa.CursorResult) -> pd.DataFrame:
@@ -277,6 +274,41 @@ class OperationalStore:
         update = [c.name for c in schema.leads.c if c.name not in keep]
         with self.engine.begin() as conn:
             self._insert(conn, schema.leads, rows, conflict=["lead_id"], update=update)
+
+    def leads_of_senders(self, sender_emails: Sequence[str]) -> pd.DataFrame:
+        t = schema.leads
+        frames = []
+        with self.engine.connect() as conn:
+            for chunk in _chunks(sorted(set(sender_emails)), WRITE_CHUNK):
+                frames.append(_frame(conn.execute(sa.select(t).where(t.c.sender_email.in_(chunk)))))
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[c.name for c in t.c])
+
+    def read_contacts(self, emails: Sequence[str]) -> pd.DataFrame:
+        t = schema.contacts
+        frames = []
+        with self.engine.connect() as conn:
+            for chunk in _chunks(sorted(set(emails)), WRITE_CHUNK):
+                frames.append(_frame(conn.execute(sa.select(t).where(t.c.contact_email.in_(chunk)))))
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[c.name for c in t.c])
+
+    def accept_rules(self, rules_sha256: str, text: str, accepted_at: str) -> None:
+        with self.engine.begin() as conn:
+            self._insert(
+                conn, schema.scoring_rules, [{"rules_sha256": rules_sha256, "text": text, "accepted_at": accepted_at}],
+                conflict=["rules_sha256"], update=["accepted_at"],
+            )
+
+    def last_accepted_rules(self) -> tuple[str, str] | None:
+        t = schema.scoring_rules
+        stmt = sa.select(t.c.rules_sha256, t.c.text).order_by(t.c.accepted_at.desc(), t.c.rules_sha256).limit(1)
+        with self.engine.connect() as conn:
+            row = conn.execute(stmt).first()
+        return (row.rules_sha256, row.text) if row else None
+
+    def save_contacts(self, rows: Sequence[dict[str, Any]]) -> None:
+        update = [c.name for c in schema.contacts.c if c.name != "contact_email"]
+        with self.engine.begin() as conn:
+            self._insert(conn, schema.contacts, rows, conflict=["contact_email"], update=update)
 
     def save_scores(self, rows: Sequence[dict[str, Any]]) -> None:
         t = schema.leads

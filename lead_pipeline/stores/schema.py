@@ -89,6 +89,10 @@ def _lead_fields() -> list[sa.Column]:
         sa.Column("received_date", sa.String(10), nullable=False, index=True),
         sa.Column("content_hash", sa.String(64), nullable=False),
         sa.Column("intent", sa.String(32), nullable=False),
+        sa.Column("budget_amount", sa.Float, nullable=True),
+        sa.Column("budget_currency", sa.String(3), nullable=True),
+        sa.Column("timeline", sa.String(16), nullable=True),
+        sa.Column("team_size", sa.Integer, nullable=True),
     ]
 
 
@@ -112,6 +116,31 @@ leads = sa.Table(
     sa.Column("route", sa.String(16), nullable=True),
     sa.Column("status", sa.String(16), nullable=False),
     sa.UniqueConstraint("message_id", "sender_email", name="uq_leads_message_sender"),
+)
+
+# Every rules file that was accepted; the latest is what scoring falls back to when an edit is broken.
+scoring_rules = sa.Table(
+    "scoring_rules",
+    metadata,
+    sa.Column("rules_sha256", sa.String(64), primary_key=True),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("accepted_at", sa.String(32), nullable=False),
+)
+
+# One row per person: every lead from the same normalised address is a touch on one contact.
+contacts = sa.Table(
+    "contacts",
+    metadata,
+    sa.Column("contact_email", sa.Text, primary_key=True),
+    sa.Column("name", sa.Text, nullable=True),
+    sa.Column("company", sa.Text, nullable=True),
+    sa.Column("company_domain", sa.Text, nullable=True),
+    sa.Column("phone", sa.Text, nullable=True),
+    sa.Column("role", sa.Text, nullable=True),
+    sa.Column("first_seen_at", sa.String(32), nullable=False),
+    sa.Column("last_seen_at", sa.String(32), nullable=False),
+    sa.Column("touches", sa.Integer, nullable=False),
+    sa.Column("latest_lead_id", sa.String(40), nullable=False),
 )
 
 lead_deliveries = sa.Table(

@@ -13,7 +13,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from lead_pipeline.stores.operational import DateWindow
+from lead_pipeline.stores.window import DateWindow
 
 # Column definitions per table; the DDL and the column order of every insert come from here.
 TABLES: dict[str, list[tuple[str, str]]] = {
@@ -58,6 +58,10 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("role", "VARCHAR"),
         ("subject", "VARCHAR"),
         ("intent", "VARCHAR NOT NULL"),
+        ("budget_amount", "DOUBLE"),
+        ("budget_currency", "VARCHAR"),
+        ("timeline", "VARCHAR"),
+        ("team_size", "INTEGER"),
         ("source_alias", "VARCHAR"),
         ("received_at", "TIMESTAMPTZ NOT NULL"),
         ("received_date", "DATE NOT NULL"),
@@ -67,6 +71,18 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("route", "VARCHAR"),
         ("status", "VARCHAR NOT NULL"),
         ("duplicate_count", "INTEGER NOT NULL"),
+    ],
+    "contacts": [
+        ("contact_email", "VARCHAR PRIMARY KEY"),
+        ("name", "VARCHAR"),
+        ("company", "VARCHAR"),
+        ("company_domain", "VARCHAR"),
+        ("phone", "VARCHAR"),
+        ("role", "VARCHAR"),
+        ("first_seen_at", "TIMESTAMPTZ NOT NULL"),
+        ("last_seen_at", "TIMESTAMPTZ NOT NULL"),
+        ("touches", "INTEGER NOT NULL"),
+        ("latest_lead_id", "VARCHAR NOT NULL"),
     ],
     "lead_attachments": [
         ("lead_id", "VARCHAR NOT NULL"),
@@ -167,6 +183,11 @@ def _ids_clause(ids: Sequence[str]) -> tuple[str, list[str]]:
 def replace_leads(conn: duckdb.DuckDBPyConnection, frame: pd.DataFrame) -> int:
     placeholders, ids = _ids_clause(frame["lead_id"].tolist())
     return _replace(conn, "leads", frame, f"DELETE FROM leads WHERE lead_id IN ({placeholders})", ids)
+
+
+def replace_contacts(conn: duckdb.DuckDBPyConnection, frame: pd.DataFrame) -> int:
+    placeholders, emails = _ids_clause(frame["contact_email"].tolist())
+    return _replace(conn, "contacts", frame, f"DELETE FROM contacts WHERE contact_email IN ({placeholders})", emails)
 
 
 def replace_lead_attachments(

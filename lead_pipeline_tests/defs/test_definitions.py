@@ -32,3 +32,17 @@ def test_defaults_put_every_store_under_lead_pipeline_home(tmp_path):
     assert settings.store_url == f"sqlite:///{tmp_path / 'store.sqlite'}"
     assert settings.warehouse_path == tmp_path / "warehouse.duckdb"
     assert settings.inbox.name == "sample_inbox" and any(settings.inbox.glob("*.eml"))
+
+
+def test_loading_the_code_location_does_not_import_the_heavy_core():
+    """Sensor ticks and UI reloads load the location; pandas and the parsers load only in runs."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, lead_pipeline.definitions; "
+        "print(','.join(m for m in ('pandas', 'numpy', 'py3langid', 'phonenumbers', 'lead_pipeline.mail.mime') "
+        "if m in sys.modules))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.strip()
+    assert loaded == ""

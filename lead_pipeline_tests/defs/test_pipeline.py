@@ -14,7 +14,7 @@ from lead_pipeline.runner import run_pipeline
 from lead_pipeline.settings import SAMPLE_INBOX, Settings
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
-TABLES = ["messages", "leads", "lead_attachments", "dead_letters", "kpi_daily"]
+TABLES = ["messages", "leads", "lead_attachments", "contacts", "dead_letters", "kpi_daily"]
 
 
 def _labels() -> list[dict[str, str]]:

@@ -1,6 +1,6 @@
 import pandas as pd
 
-from lead_pipeline.leads.dedup import assign_lead_ids, build_leads, natural_lead_id
+from lead_pipeline.leads.dedup import assign_lead_ids, build_contacts, build_leads, natural_lead_id
 
 COLUMNS = ["landing_id", "message_id", "sender_email", "content_hash", "received_at"]
 
@@ -8,7 +8,7 @@ COLUMNS = ["landing_id", "message_id", "sender_email", "content_hash", "received
 def _candidates(rows):
     frame = pd.DataFrame(rows, columns=COLUMNS)
     for col in ["sender_name", "forwarded_by", "company", "company_domain", "phone", "role", "subject",
-                "source_alias", "intent"]:
+                "source_alias", "intent", "budget_amount", "budget_currency", "timeline", "team_size"]:
         frame[col] = None
     frame["received_date"] = frame["received_at"].str[:10]
     return frame
@@ -58,3 +58,20 @@ def test_build_leads_takes_the_earliest_delivery_and_counts_copies():
     assert leads.loc["A", "duplicate_count"] == 1
     assert leads.loc["B", "duplicate_count"] == 0
     assert set(leads["status"]) == {"new"}
+
+
+def test_a_person_writing_again_is_a_new_touch_on_the_same_contact():
+    leads = pd.DataFrame([
+        {"lead_id": "A", "sender_email": "p@x.example", "sender_name": "Pat", "company": "X", "company_domain": "x.example",
+         "phone": None, "role": None, "received_at": "2026-11-02T10:00:00Z"},
+        {"lead_id": "B", "sender_email": "p@x.example", "sender_name": None, "company": "X", "company_domain": "x.example",
+         "phone": "+14155550100", "role": "CTO", "received_at": "2026-11-09T10:00:00Z"},
+        {"lead_id": "C", "sender_email": "q@y.example", "sender_name": "Quinn", "company": "Y", "company_domain": "y.example",
+         "phone": None, "role": None, "received_at": "2026-11-03T10:00:00Z"},
+    ])
+    contacts = build_contacts(leads).set_index("contact_email")
+    assert len(contacts) == 2
+    pat = contacts.loc["p@x.example"]
+    assert (pat["touches"], pat["latest_lead_id"], pat["first_seen_at"]) == (2, "B", "2026-11-02T10:00:00Z")
+    assert (pat["name"], pat["phone"], pat["role"]) == ("Pat", "+14155550100", "CTO")
+    assert contacts.loc["q@y.example", "touches"] == 1

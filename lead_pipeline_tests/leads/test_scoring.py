@@ -86,3 +86,26 @@ def test_a_rule_on_an_unknown_field_names_the_field(tmp_path: Path):
     path.write_text("rules:\n  - {name: a, points: 1, when: {field: shoe_size, gt: 40}}\n")
     with pytest.raises(RulesError, match="shoe_size"):
         score_leads(_frame(), load_rules(path))
+
+
+def test_a_broken_edit_keeps_the_previous_rules_in_force(tmp_path: Path):
+    from lead_pipeline.leads.scoring import resolve_rules
+    from lead_pipeline.stores.operational import OperationalStore
+
+    store = OperationalStore(f"sqlite:///{tmp_path / 'store.sqlite'}")
+    store.ensure_schema()
+    rules_file = tmp_path / "rules.yaml"
+    rules_file.write_text(DEFAULT_RULES_FILE.read_text())
+    first = resolve_rules(rules_file, store, "2026-11-26T10:00:00Z")
+    assert first.rejected is None
+
+    rules_file.write_text(DEFAULT_RULES_FILE.read_text() + "  - name: broken\n    points: ten\n")
+    second = resolve_rules(rules_file, store, "2026-11-26T11:00:00Z")
+    assert second.version == first.version
+    assert "points" in second.rejected
+    assert [r.name for r in second.rules.rules] == [r.name for r in first.rules.rules]
+
+    empty = OperationalStore(f"sqlite:///{tmp_path / 'empty.sqlite'}")
+    empty.ensure_schema()
+    with pytest.raises(RulesError, match="no previously accepted rules"):
+        resolve_rules(rules_file, empty, "2026-11-26T11:00:00Z")

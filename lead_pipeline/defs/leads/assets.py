@@ -1,4 +1,5 @@
 import json
+from datetime import UTC, datetime
 
 import dagster as dg
 
@@ -32,7 +33,7 @@ def normalised_leads(
         lead_candidate(json.loads(record), landing_id, firmographics)
         for landing_id, record in zip(messages["landing_id"], messages["record"], strict=True)
     ]
-    store.save_lead_candidates(candidates)
+    store.save_lead_candidates(candidates)  # plain dicts already: no NaN to convert
     n = len(candidates)
     return dg.MaterializeResult(
         metadata={
@@ -52,17 +53,20 @@ def normalised_leads(
     **PARTITIONED,
 )
 def deduplicated_leads(context: dg.AssetExecutionContext, lead_store: LeadStoreResource) -> dg.MaterializeResult:
-    from lead_pipeline.leads.dedup import assign_lead_ids, build_leads
+    from lead_pipeline.leads.dedup import assign_lead_ids, build_contacts, build_leads
+    from lead_pipeline.stores.operational import records
 
     store = lead_store.open()
     window = window_of(context)
     candidates = store.read_lead_candidates(window)
     candidates["lead_id"] = assign_lead_ids(candidates, store.known_lead_ids(window))
     store.save_deliveries(
-        candidates[["landing_id", "lead_id", "message_id", "sender_email", "received_date"]].to_dict("records")
+        records(candidates[["landing_id", "lead_id", "message_id", "sender_email", "received_date"]])
     )
     leads = build_leads(store.deliveries_of_leads_in(window))
-    store.save_leads(leads.to_dict("records"))
+    store.save_leads(records(leads))
+    contacts = build_contacts(store.leads_of_senders(leads["sender_email"].tolist()))
+    store.save_contacts(records(contacts))
     deliveries = len(candidates)
     distinct = candidates["lead_id"].nunique() if deliveries else 0
     return dg.MaterializeResult(
@@ -71,6 +75,8 @@ def deduplicated_leads(context: dg.AssetExecutionContext, lead_store: LeadStoreR
             "leads": int(distinct),
             "duplicates_collapsed": int(deliveries - distinct),
             "dedup_rate": _rate(deliveries - distinct, deliveries),
+            "contacts": len(contacts),
+            "returning_contacts": int((contacts["touches"] > 1).sum()) if len(contacts) else 0,
         }
     )
 
@@ -87,15 +93,24 @@ def scored_leads(
 ) -> dg.MaterializeResult:
     from lead_pipeline.leads.features import scoring_frame
     from lead_pipeline.leads.scoring import score_leads
+    from lead_pipeline.stores.operational import records
+
+    from lead_pipeline.ingest.landing import utc_timestamp
 
     store = lead_store.open()
-    rules = lead_rules.scoring_rules()
+    active = lead_rules.scoring_rules(store, utc_timestamp(datetime.now(UTC)))
+    if active.rejected:
+        context.log.warning(f"rules file rejected, previous rules {active.version[:12]} stay in force: {active.rejected}")
     window = window_of(context)
-    scores = score_leads(scoring_frame(store.read_leads_in(window), store.deliveries_of_leads_in(window)), rules)
-    store.save_scores(scores.to_dict("records"))
+    scores = score_leads(
+        scoring_frame(store.read_leads_in(window), store.deliveries_of_leads_in(window)), active.rules
+    )
+    store.save_scores(records(scores))
     n = len(scores)
     routes = scores["route"].value_counts().to_dict() if n else {}
-    metadata: dict[str, float | int] = {
+    metadata: dict[str, object] = {
+        "rules_version": active.version[:12],
+        "rules_file_rejected": dg.MetadataValue.text(active.rejected or "no"),
         "leads_scored": n,
         "mean_score": float(scores["score"].mean()) if n else 0.0,
         "qualified_rate": _rate(routes.get("crm", 0), n),

@@ -35,6 +35,8 @@ def warehouse_messages(
                      **WAREHOUSE),
         dg.AssetSpec(["warehouse", "lead_attachments"], deps=[scored_leads],
                      description="Attachment metadata of each lead's message.", **WAREHOUSE),
+        dg.AssetSpec(["warehouse", "contacts"], deps=[scored_leads],
+                     description="One row per person; each of their leads is a touch.", **WAREHOUSE),
     ],
     **PARTITIONED,
 )
@@ -48,15 +50,21 @@ def warehouse_leads(
     leads = store.read_leads_in(window_of(context))
     attachments = tables.attachment_rows(leads, message_records(store, leads["landing_id"].tolist()))
     frame = leads[tables.columns("leads")]
+    contacts = store.read_contacts(leads["sender_email"].tolist())[tables.columns("contacts")]
     with warehouse.open() as conn:
         written = tables.replace_leads(conn, frame)
         tables.replace_lead_attachments(conn, frame["lead_id"].tolist(), attachments)
+        tables.replace_contacts(conn, contacts)
     qualified = int((frame["route"] == "crm").sum()) if written else 0
     yield dg.MaterializeResult(
         asset_key=["warehouse", "leads"],
         metadata={"rows": written, "qualified": qualified, "qualified_rate": qualified / written if written else 0.0},
     )
     yield dg.MaterializeResult(asset_key=["warehouse", "lead_attachments"], metadata={"rows": len(attachments)})
+    yield dg.MaterializeResult(
+        asset_key=["warehouse", "contacts"],
+        metadata={"rows": len(contacts), "returning": int((contacts["touches"] > 1).sum()) if len(contacts) else 0},
+    )
 
 
 @dg.asset(
