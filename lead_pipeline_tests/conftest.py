@@ -45,3 +45,17 @@ def pipeline_env(tmp_path, monkeypatch) -> dict[str, str]:
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     return env
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Per-field accuracy of lead intelligence, when the evaluation ran."""
+    from lead_pipeline_tests.leads.test_lead_eval import ACCURACY
+
+    if not ACCURACY:
+        return
+    terminalreporter.section("lead intelligence accuracy (labelled set)")
+    for field, (right, total, wrong) in sorted(ACCURACY.items()):
+        terminalreporter.write_line(f"{field:16s} {right:3d}/{total:<3d} {right / total:6.1%}")
+        if terminalreporter.verbosity > 0:
+            for line in wrong:
+                terminalreporter.write_line(f"    {line}")

@@ -6,9 +6,13 @@ Every parser turns raw landed bytes into a full message record (the schema of
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
+from lead_pipeline.ingest.adapters import mailgun, postmark, sendgrid
+from lead_pipeline.ingest.payloads import normalise_payload
 from lead_pipeline.mail.clean import clean_body, content_hash, detect_language
 from lead_pipeline.mail.mime import MessageRejected, parse_message
 
@@ -33,8 +37,44 @@ def _mime(raw: bytes, source: str) -> dict[str, Any]:
     return parse_message(raw, source=source)
 
 
+def _mailparse_json(raw: bytes, source: str) -> dict[str, Any]:
+    try:
+        payload = json.loads(raw)
+    except ValueError as exc:  # includes undecodable bytes
+        raise MessageRejected(f"invalid_json: {exc}") from None
+    with _only_rejections():
+        return with_derived_fields(normalise_payload(payload), source)
+
+
+def _provider(to_message: Callable[..., dict[str, Any]]) -> PayloadParser:
+    """A provider adapter's `to_message`; a message it parsed from raw MIME already has the derived fields."""
+
+    def parse(raw: bytes, source: str) -> dict[str, Any]:
+        with _only_rejections():
+            message = to_message(raw, source=source)
+            return message if "contentHash" in message else with_derived_fields(message, source)
+
+    return parse
+
+
+@contextmanager
+def _only_rejections() -> Iterator[None]:
+    """Like `parse_message`: nothing but MessageRejected escapes, so one odd payload cannot fail a partition."""
+    try:
+        yield
+    except MessageRejected:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        detail = str(exc).replace("\n", " ")[:200]
+        raise MessageRejected(f"parse_error: {type(exc).__name__}: {detail}") from exc
+
+
 PARSERS: dict[str, PayloadParser] = {
     "mime": _mime,
+    "mailparse_json": _mailparse_json,
+    "postmark_json": _provider(postmark.to_message),
+    "sendgrid_form": _provider(sendgrid.to_message),
+    "mailgun_form": _provider(mailgun.to_message),
 }
 
 

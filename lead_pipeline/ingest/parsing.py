@@ -51,6 +51,7 @@ def parse_landed(rows: Sequence[Any], *, parsed_at: str) -> ParsedBatch:
             "landing_id": row.landing_id,
             "message_id": record["messageId"],
             "source": row.source,
+            "source_ref": row.source_ref,
             "source_alias": record["alias"],
             "sender_email": sender,
             "sender_name": (record.get("from") or {}).get("name"),

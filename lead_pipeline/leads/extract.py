@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from datetime import date
 from email.utils import parseaddr
 from typing import Any
 
@@ -12,6 +13,7 @@ from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
 from lead_pipeline.leads import normalise as norm
 from lead_pipeline.leads import signals
+from lead_pipeline.leads.companies import company_from_signature, without_legal_form
 from lead_pipeline.leads.firmographics import Firmographics
 from lead_pipeline.leads.quantities import find_budget, find_team_size, find_timeline
 from lead_pipeline.mail.clean import clean_body, content_hash, html_to_text
@@ -123,55 +125,95 @@ def _document_signals(attachments: list[dict[str, Any]]) -> tuple[bool, int]:
     return small, len(documents)
 
 
+@dataclass(frozen=True)
+class Person:
+    """Who the lead is and what they wrote, after unwrapping web forms and forwards."""
+
+    email: str
+    name: str | None
+    forwarded_by: str | None
+    text: str
+    signature: str | None
+    content_hash: str
+    form: dict[str, str]
+
+
+def identify_person(record: dict[str, Any]) -> Person:
+    from_email, from_name = _address(record.get("from"))
+    sender = norm.normalise_email(from_email) or (from_email or "").lower()
+    reply_text = record.get("replyText") or ""
+    form = web_form_fields(record.get("text"), record.get("html"))
+    if form:
+        text = form.get("message", reply_text)
+        return Person(norm.normalise_email(form["email"]) or sender, norm.normalise_person_name(form.get("name")),
+                      None, text, record.get("signature"), content_hash(text), form)
+    full_text = record.get("text") or (html_to_text(record["html"]) if record.get("html") else "")
+    forwarded = forwarded_original(full_text, record.get("alias"), sender) or _attached_original(record, sender)
+    if forwarded:
+        cleaned = clean_body(forwarded.text, None)
+        return Person(forwarded.sender_email, forwarded.sender_name, sender, cleaned.reply_text,
+                      cleaned.signature or record.get("signature"), content_hash(cleaned.reply_text), {})
+    return Person(sender, norm.normalise_person_name(from_name), None, reply_text, record.get("signature"),
+                  record.get("contentHash") or content_hash(reply_text), {})
+
+
+def _attached_original(record: dict[str, Any], forwarder: str) -> Forwarded | None:
+    """A colleague's forward that carries the inquiry as an attached message (message/rfc822)."""
+    for attached in record.get("attachedMessages") or []:
+        email = norm.normalise_email((attached.get("from") or {}).get("email"))
+        if email and email != forwarder:
+            body = attached.get("text") or (html_to_text(attached["html"]) if attached.get("html") else "")
+            return Forwarded(email, norm.normalise_person_name((attached.get("from") or {}).get("name")), body)
+    return None
+
+
+BUYING_INTENTS = frozenset({"demo", "pricing", "partnership"})
+
+
 def lead_candidate(record: dict[str, Any], landing_id: str, firmographics: Firmographics) -> dict[str, Any]:
     """One candidate row per delivered message, in the shape of the `lead_candidates` table."""
-    from_email, from_name = _address(record.get("from"))
-    forwarder = norm.normalise_email(from_email) or (from_email or "").lower()
+    person = identify_person(record)
     alias = record.get("alias")
     subject = record.get("subject") or ""
-    text = record.get("text") or (html_to_text(record["html"]) if record.get("html") else "")
-    reply_text = record.get("replyText") or ""
-    signature = record.get("signature")
-
-    sender_email, sender_name, forwarded_by = forwarder, norm.normalise_person_name(from_name), None
-    hash_ = record.get("contentHash") or content_hash(reply_text)
-    lead_text = reply_text
-    form = web_form_fields(record.get("text"), record.get("html"))
-    forwarded = None if form else forwarded_original(text, alias, forwarder)
-    if form:
-        sender_email = norm.normalise_email(form["email"])
-        sender_name = norm.normalise_person_name(form.get("name"))
-        lead_text = form.get("message", reply_text)
-        hash_ = content_hash(lead_text)
-    elif forwarded:
-        cleaned = clean_body(forwarded.text, None)
-        sender_email, sender_name, forwarded_by = forwarded.sender_email, forwarded.sender_name, forwarder
-        signature = cleaned.signature or signature
-        lead_text = cleaned.reply_text
-        hash_ = content_hash(lead_text)
-
-    domain = norm.company_domain_of(sender_email)
-    company_facts = firmographics.lookup(domain)
-    company = form.get("company") or (company_facts.name if company_facts else norm.company_name_from_domain(domain))
-    region = norm.region_for_domain(norm.email_domain(sender_email))
-    phone = norm.normalise_phone(form.get("phone"), region) if form.get("phone") else None
-    phone = phone or norm.find_phone(signature, region)
-    role = form.get("role") or signals.role_from_signature(signature, sender_name, company)
-
-    stated = f"{subject}\n{lead_text}"
-    budget = find_budget(stated)
-    timeline = find_timeline(stated)
-    team_size = find_team_size(stated)
     headers = record.get("headers") or {}
-    spam_hits = signals.spam_lexicon_hits(subject, lead_text)
+    warnings = set(record.get("warnings") or [])
+
+    spam_hits = signals.spam_lexicon_hits(subject, person.text)
     suspicious = signals.suspicious_link_count(record.get("text"), record.get("html"))
+    spoofed = "display_name_spoofing" in warnings
     has_small_document, document_count = _document_signals(record.get("attachments") or [])
     auto_reply = signals.is_auto_reply(subject, headers.get("autoSubmitted"))
-    intent = (
-        "other" if auto_reply
-        else signals.classify_intent(alias, subject, lead_text, is_spam=spam_hits > 0 and suspicious > 0)
+    vendor_pitch = signals.is_vendor_pitch(person.text) or signals.is_vendor_pitch(record.get("text") or "")
+    intent = "other" if auto_reply else signals.classify_intent(
+        alias, subject, person.text,
+        is_spam=spoofed or (spam_hits > 0 and suspicious > 0) or spam_hits >= 3,
+        is_vendor_pitch=vendor_pitch, has_document=document_count > 0,
     )
-    sender_domain = norm.email_domain(sender_email)
+
+    domain = norm.company_domain_of(person.email)
+    facts = firmographics.lookup(domain)
+    company = None
+    if intent not in ("spam", "job_application"):
+        company = (
+            (without_legal_form(person.form["company"]) if person.form.get("company") else None)
+            or company_from_signature(person.signature, domain, person.name)
+            or (facts.name if facts else None)
+        )
+    region = norm.region_hint(norm.email_domain(person.email), person.signature, record.get("language"))
+    phone = norm.normalise_phone(person.form.get("phone"), region) if person.form.get("phone") else None
+    phone = phone or norm.find_phone(person.signature, region) or norm.find_phone(person.text, region)
+    role = None if intent in ("job_application", "spam") else (
+        person.form.get("role") or signals.role_from_signature(person.signature, person.name, company)
+    )
+
+    # What a buyer states about the purchase; elsewhere amounts and dates mean something else.
+    # A web form's other fields (timeline, team size) are stated too, not only its message.
+    written = f"{subject}\n{record.get('text') or person.text}" if person.form else f"{subject}\n{person.text}"
+    stated = written if intent in BUYING_INTENTS else ""
+    budget = find_budget(stated)
+    timeline = find_timeline(stated, date.fromisoformat(record["receivedAt"][:10]))
+    team_size = find_team_size(written if intent not in ("spam", "job_application") else "")
+    sender_domain = norm.email_domain(person.email)
     features = {
         "subject": subject,
         "intent": intent,
@@ -181,18 +223,21 @@ def lead_candidate(record: dict[str, Any], landing_id: str, firmographics: Firmo
         "language": record.get("language"),
         "is_free_mail": norm.is_free_mail(sender_domain),
         "is_disposable": norm.is_disposable(sender_domain),
-        "is_target_account": bool(company_facts and company_facts.target_account),
-        "industry": company_facts.industry if company_facts else None,
-        "employees": company_facts.employees if company_facts else None,
+        "is_target_account": bool(facts and facts.target_account),
+        "industry": facts.industry if facts else None,
+        "employees": facts.employees if facts else None,
         "has_small_document": has_small_document,
         "document_count": document_count,
         "spam_lexicon_hits": spam_hits,
         "suspicious_link_count": suspicious,
+        "display_name_spoofing": spoofed,
         "has_phone": phone is not None,
-        "is_web_form": bool(form),
-        "is_forwarded": forwarded is not None,
+        "has_company": company is not None,
+        "is_web_form": bool(person.form),
+        "is_forwarded": person.forwarded_by is not None,
         "is_auto_reply": auto_reply,
-        "reply_length": len(lead_text),
+        "is_vendor_pitch": vendor_pitch,
+        "reply_length": len(person.text),
         "has_budget": budget is not None,
         "timeline": timeline,
         "team_size": team_size,
@@ -203,15 +248,15 @@ def lead_candidate(record: dict[str, Any], landing_id: str, firmographics: Firmo
         "received_at": record["receivedAt"],
         "received_date": record["receivedAt"][:10],
         "source_alias": alias,
-        "sender_email": sender_email or forwarder,
-        "sender_name": sender_name,
-        "forwarded_by": forwarded_by,
+        "sender_email": person.email,
+        "sender_name": person.name,
+        "forwarded_by": person.forwarded_by,
         "company": company,
         "company_domain": domain,
         "phone": phone,
         "role": role,
         "subject": subject or None,
-        "content_hash": hash_,
+        "content_hash": person.content_hash,
         "intent": intent,
         "budget_amount": budget.amount if budget else None,
         "budget_currency": budget.currency if budget else None,

@@ -114,13 +114,49 @@ def region_for_domain(domain: str | None, default: str = DEFAULT_PHONE_REGION) -
     return default
 
 
+_PLACE_REGIONS = {
+    "united kingdom": "GB", "england": "GB", "london": "GB", "uk": "GB", "france": "FR", "paris": "FR",
+    "lyon": "FR", "deutschland": "DE", "germany": "DE", "berlin": "DE", "münchen": "DE", "munich": "DE",
+    "hamburg": "DE", "österreich": "AT", "austria": "AT", "wien": "AT", "schweiz": "CH", "switzerland": "CH",
+    "italia": "IT", "italy": "IT", "milano": "IT", "roma": "IT", "españa": "ES", "spain": "ES", "madrid": "ES",
+    "barcelona": "ES", "nederland": "NL", "netherlands": "NL", "amsterdam": "NL", "rotterdam": "NL",
+    "belgique": "BE", "belgium": "BE", "sverige": "SE", "sweden": "SE", "stockholm": "SE", "norge": "NO",
+    "norway": "NO", "oslo": "NO", "danmark": "DK", "denmark": "DK", "ireland": "IE", "dublin": "IE",
+    "japan": "JP", "tokyo": "JP", "東京": "JP", "大阪": "JP", "australia": "AU", "sydney": "AU",
+    "melbourne": "AU", "canada": "CA", "toronto": "CA", "brasil": "BR", "brazil": "BR", "são paulo": "BR",
+    "méxico": "MX", "mexico": "MX", "argentina": "AR", "buenos aires": "AR", "india": "IN", "singapore": "SG",
+    "polska": "PL", "poland": "PL", "warszawa": "PL",
+}
+_PLACE = re.compile(r"\b(" + "|".join(sorted(map(re.escape, _PLACE_REGIONS), key=len, reverse=True)) + r")\b",
+                    re.IGNORECASE)
+_LANGUAGE_REGIONS = {"fr": "FR", "de": "DE", "ja": "JP", "it": "IT", "es": "ES", "pt": "PT", "nl": "NL",
+                     "sv": "SE", "pl": "PL", "da": "DK", "nb": "NO", "no": "NO", "fi": "FI"}
+
+
+def region_hint(domain: str | None, signature: str | None, language: str | None) -> str:
+    """Phone region: the domain's ccTLD, else a country or city in the signature, else the language."""
+    region = region_for_domain(domain, default="")
+    if region:
+        return region
+    place = _PLACE.search(signature or "")
+    if place:
+        return _PLACE_REGIONS[place.group(1).lower()]
+    return _LANGUAGE_REGIONS.get(language or "", DEFAULT_PHONE_REGION)
+
+
+_MOBILE_LABEL = re.compile(r"\b(?:mobile|mob|cell|handy|portable|m[óo]vil|cellulare|whatsapp)\b|\bm[:.]", re.IGNORECASE)
+
+
 def find_phone(text: str | None, region: str = DEFAULT_PHONE_REGION) -> str | None:
-    """The first valid phone number in free text, in E.164."""
+    """The first valid phone number in free text, in E.164; an office line before a mobile one."""
     if not text:
         return None
+    found = []
     for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID):
-        return phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
-    return None
+        line_start = text.rfind("\n", 0, match.start) + 1
+        is_mobile = bool(_MOBILE_LABEL.search(text[line_start:match.start]))
+        found.append((is_mobile, phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)))
+    return min(found, key=lambda item: item[0])[1] if found else None
 
 
 def normalise_phone(value: str | None, region: str = DEFAULT_PHONE_REGION) -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 
 CURRENCY_SYMBOLS = {"$": "USD", "US$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY", "円": "JPY", "A$": "AUD", "C$": "CAD"}
 CURRENCY_CODES = ("USD", "EUR", "GBP", "SEK", "NOK", "DKK", "CHF", "JPY", "AUD", "CAD", "INR", "SGD", "BRL", "MXN", "PLN")
@@ -11,6 +12,9 @@ _SCALE = {"k": 1e3, "m": 1e6, "mn": 1e6, "mio": 1e6, "million": 1e6, "bn": 1e9, 
 
 _CODE = "|".join(CURRENCY_CODES)
 _SYMBOL = r"US\$|A\$|C\$|[$€£¥]"
+_CURRENCY_WORDS = {"euro": "EUR", "euros": "EUR", "dollars": "USD", "dollar": "USD", "pounds": "GBP", "yen": "JPY",
+                   "kronor": "SEK", "kronen": "SEK", "kroner": "NOK", "francs": "CHF"}
+_WORD = "|".join(_CURRENCY_WORDS)
 _NUMBER = r"\d{1,3}(?:[ ,.\u00a0\u202f]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)?"
 _SCALE_RE = r"(?:k|mn|mio|million|m|bn|万)(?![A-Za-z])"
 
@@ -18,13 +22,19 @@ _SCALE_RE = r"(?:k|mn|mio|million|m|bn|万)(?![A-Za-z])"
 def _money(tag: str) -> str:
     return (
         rf"(?:(?P<{tag}pre>{_SYMBOL}|\b(?:{_CODE}))\s?)?(?P<{tag}num>{_NUMBER})(?:\s?(?P<{tag}scale>{_SCALE_RE}))?"
-        rf"(?:\s?(?P<{tag}post>{_SYMBOL}|円|\b(?:{_CODE})\b))?"
+        rf"(?:\s?(?P<{tag}post>{_SYMBOL}|円|\b(?:{_CODE}|{_WORD})\b))?"
     )
 
 
 _RANGE = re.compile(rf"{_money('lo')}\s*(?:-|–|—|to|and|bis|à)\s*{_money('hi')}", re.IGNORECASE)
 _AMOUNT = re.compile(_money("x"), re.IGNORECASE)
 _BUDGET_WORD = re.compile(r"budget|budg[eé]t|presupuesto|orçamento|spend|invest|予算", re.IGNORECASE)
+# Amounts that are not the prospect's budget: our quote, their revenue or funding.
+_NOT_A_BUDGET = re.compile(
+    r"(?:quot(?:e|ed|ation)|your (?:price|offer|proposal)|you (?:offered|proposed|charge)|arr|revenue|"
+    r"turnover|raised|funding|salary|umsatz|chiffre d'affaires)\W+(?:\w+\W+){0,4}$",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -55,6 +65,8 @@ def _currency(*tokens: str | None) -> str | None:
                 return CURRENCY_SYMBOLS[token]
             if token.upper() in CURRENCY_CODES:
                 return token.upper()
+            if token.lower() in _CURRENCY_WORDS:
+                return _CURRENCY_WORDS[token.lower()]
     return None
 
 
@@ -82,6 +94,8 @@ def find_budget(text: str | None) -> Budget | None:
             continue
         currency = _currency(match.group("xpre"), match.group("xpost"))
         amount = _amount(match, "x")
+        if _NOT_A_BUDGET.search(text[max(0, match.start() - 60):match.start()]):
+            continue
         if currency and amount is not None:
             candidates.append((match.start(), amount, currency))
     if not candidates:
@@ -92,57 +106,115 @@ def find_budget(text: str | None) -> Budget | None:
     return Budget(amount, currency)
 
 
-_TIMELINES: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("asap", re.compile(
-        r"\b(?:asap|a\.s\.a\.p|as soon as possible|urgent(?:ly)?|immediately|right away|dès que possible|"
-        r"au plus vite|so schnell wie möglich|schnellstmöglich|dringend|lo antes posible|cuanto antes|urgente|"
-        r"o mais rápido possível|il prima possibile|zo snel mogelijk|snarast)\b|至急|早急|できるだけ早く", re.IGNORECASE)),
-    ("this_week", re.compile(r"\b(?:this week|by friday|diese woche|cette semaine|esta semana)\b", re.IGNORECASE)),
-    ("this_month", re.compile(
-        r"\b(?:this month|within (?:a|one|two|three|2|3|\d) weeks?|in (?:two|three|2|3) weeks|"
-        r"diesen monat|ce mois|este mes)\b", re.IGNORECASE)),
-    ("next_quarter", re.compile(r"\b(?:next quarter|nächsten quartal|prochain trimestre|próximo trimestre)\b",
-                                re.IGNORECASE)),
-    ("this_quarter", re.compile(
-        r"\b(?:this quarter|end of (?:the )?quarter|q[1-4]\b|dieses quartal|diesem quartal|ce trimestre|"
-        r"este trimestre|questo trimestre|dit kwartaal)", re.IGNORECASE)),
-    ("date", re.compile(
-        r"\b(?:by|before|until|no later than|bis|avant|antes del?)\s+(?:the\s+)?(?:end of\s+|mid[- ])?"
-        r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:tember)?|"
-        r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|januar|februar|märz|mai|juni|juli|oktober|dezember|"
-        r"janvier|février|mars|avril|juin|juillet|août|septembre|octobre|novembre|décembre|"
-        r"\d{4}-\d{2}-\d{2}|\d{1,2}[./]\d{1,2}[./]\d{2,4})", re.IGNORECASE)),
+_MONTHS = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|"
+    r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|januar|februar|märz|mai|juni|juli|oktober|dezember|"
+    r"janvier|février|mars|avril|juin|juillet|août|septembre|octobre|novembre|décembre|"
+    r"enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre|"
+    r"gennaio|febbraio|aprile|maggio|giugno|luglio|settembre|ottobre|dicembre)"
 )
 
 
-def find_timeline(text: str | None) -> str | None:
-    """The most urgent timeline stated, as one of asap, this_week, this_month, this_quarter, next_quarter, date."""
+def _words(pattern: str) -> re.Pattern[str]:
+    """A phrase pattern in which a space also matches a line break (bodies are wrapped)."""
+    return re.compile(pattern.replace(" ", r"\s+"), re.IGNORECASE)
+
+
+_TIMELINES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("asap", re.compile(
+        r"\b(?:asap|a\.s\.a\.p|as\s+soon\s+as\s+possible|urgent(?:ly)?|immediately|right\s+away|dès\s+que\s+possible|"
+        r"au\s+plus\s+vite|so\s+schnell\s+wie\s+möglich|schnellstmöglich|dringend|lo\s+antes\s+posible|cuanto\s+antes|"
+        r"urgente|o\s+mais\s+rápido\s+possível|il\s+prima\s+possibile|zo\s+snel\s+mogelijk|snarast)\b|至急|早急|できるだけ早く",
+        re.IGNORECASE)),
+    ("this_week", _words(r"\b(?:this week|by friday|diese woche|cette semaine|esta semana)\b")),
+    ("this_month", _words(
+        r"\b(?:this month|within (?:a|one|two|three|2|3) weeks?|in (?:two|three|2|3) weeks|"
+        r"diesen monat|ce mois|este mes)\b")),
+    ("next_quarter", _words(
+        r"\b(?:next quarter|nächsten quartal|prochain trimestre|próximo trimestre|prossimo trimestre|"
+        r"volgend kwartaal)\b|来期|次の四半期")),
+    ("this_quarter", _words(
+        r"\b(?:this quarter|end of (?:the )?quarter|dieses quartal|diesem quartal|ce trimestre|fin du trimestre|"
+        r"este trimestre|questo trimestre|dit kwartaal|detta kvartal)\b|今四半期")),
+    ("date", re.compile(
+        rf"\b(?:by|before|until|no\s+later\s+than|from|starting(?:\s+from)?|in|bis|avant|antes\s+del?|ab|dès|entro)"
+        rf"\s+(?:the\s+)?(?:end\s+of\s+|mid[- ]|early\s+|late\s+)?(?:\d{{1,2}}(?:st|nd|rd|th|\.)?\s+)?{_MONTHS}\b"
+        rf"|\b{_MONTHS}\s+\d{{4}}\b|\b\d{{4}}-\d{{2}}-\d{{2}}\b|[0-9０-９]{{1,2}}月",
+        re.IGNORECASE)),
+)
+_QUARTER = re.compile(
+    r"\b(?:q([1-4])|(first|second|third|fourth|1st|2nd|3rd|4th) quarter|"
+    r"(primo|secondo|terzo|quarto) trimestre|(premier|deuxième|troisième|quatrième) trimestre|"
+    r"(ersten|zweiten|dritten|vierten) quartal)(?:\s+(?:of\s+|del\s+|de\s+)?(\d{4}))?",
+    re.IGNORECASE,
+)
+_ORDINALS = {"first": 1, "1st": 1, "primo": 1, "premier": 1, "ersten": 1, "second": 2, "2nd": 2, "secondo": 2,
+             "deuxième": 2, "zweiten": 2, "third": 3, "3rd": 3, "terzo": 3, "troisième": 3, "dritten": 3,
+             "fourth": 4, "4th": 4, "quarto": 4, "quatrième": 4, "vierten": 4}
+
+
+def _named_quarter(text: str, today: date | None) -> str | None:
+    """"Q1 2027", "primo trimestre del 2027" relative to the message date."""
+    if today is None:
+        return None
+    for match in _QUARTER.finditer(text):
+        ordinal = match.group(1) or next((g for g in match.groups()[1:5] if g), None)
+        quarter = int(ordinal) if ordinal and ordinal.isdigit() else _ORDINALS.get((ordinal or "").lower())
+        if not quarter:
+            continue
+        year = int(match.group(6)) if match.group(6) else today.year
+        offset = (year - today.year) * 4 + quarter - ((today.month - 1) // 3 + 1)
+        if offset == 0:
+            return "this_quarter"
+        if offset == 1:
+            return "next_quarter"
+        if offset > 1:
+            return "date"
+    return None
+
+
+def find_timeline(text: str | None, today: date | None = None) -> str | None:
+    """The most urgent timeline stated: asap, this_week, this_month, this_quarter, next_quarter or date."""
     if not text:
         return None
     for label, pattern in _TIMELINES:
+        if label == "date":
+            named = _named_quarter(text, today)
+            if named:
+                return named
         if pattern.search(text):
             return label
     return None
 
 
-_TEAM = re.compile(
-    r"(?:(?:team|staff|company|organi[sz]ation) of\s+(?:about\s+|around\s+|~\s?|over\s+|roughly\s+)?(?P<a>\d[\d,.]*)"
-    r"|(?:~\s?|about\s+|around\s+|over\s+|roughly\s+)?(?P<b>\d[\d,.]*)\+?[- ](?:person|people|strong)\b"
-    r"|(?:~\s?|about\s+|around\s+|over\s+|roughly\s+|rund\s+|environ\s+)?(?P<c>\d[\d,.]*)\+?\s*"
-    r"(?:engineers|developers|employees|staff|people|users|seats|licen[cs]es|agents|analysts|reps|"
-    r"mitarbeiter(?:innen)?|mitarbeitende|salariés|employés|empleados|funcionários|dipendenti|medewerkers|名))",
-    re.IGNORECASE,
+_APPROX = r"(?:~\s?|about\s+|around\s+|over\s+|roughly\s+|approximately\s+|rund\s+|etwa\s+|environ\s+|unos\s+|circa\s+|約)?"
+_NUM = r"([\d０-９][\d０-９,.]*)"
+# Seats asked for, then the team that would use the product, then the whole company.
+_TEAM_SIZES = (
+    re.compile(rf"{_APPROX}{_NUM}\+?\s*(?:named\s+)?(?:seats|users|licen[cs]es|logins|accounts|utilisateurs|"
+               rf"usuarios|benutzer|nutzer|lizenzen|utenti|gebruikers|användare|ライセンス|アカウント)", re.IGNORECASE),
+    re.compile(rf"(?:team|sales team|force) of\s+{_APPROX}{_NUM}|{_APPROX}{_NUM}\+?[- ](?:person|people|strong)\s+"
+               rf"(?:\w+\s+){{0,3}}team|{_APPROX}{_NUM}\+?\s*(?:engineers|developers|sales\s?reps|reps|agents|"
+               rf"analysts|sellers|salespeople|account executives|commerciaux|vendeurs|collaborateurs|personnes|"
+               rf"vendedores|comerciales|personas|verkäufer|vertriebler|venditori|commerciali|persone|säljare|"
+               rf"verkopers|名|人)", re.IGNORECASE),
+    re.compile(rf"{_APPROX}{_NUM}\+?[- ]?(?:employees|staff|people|person|mitarbeiter(?:innen)?|mitarbeitende|"
+               rf"salariés|employés|empleados|funcionários|dipendenti|medewerkers|anställda|medarbetare)\b",
+               re.IGNORECASE),
 )
 
 
+def _count(raw: str) -> int | None:
+    number = _to_number(raw.translate(str.maketrans("０１２３４５６７８９", "0123456789")).rstrip(".,"))
+    return int(number) if number and 1 <= number <= 10_000_000 else None
+
+
 def find_team_size(text: str | None) -> int | None:
-    """The largest head count stated (team, employees, users, seats)."""
+    """Seats or users requested, else the size of the team, else the company's head count."""
     if not text:
         return None
-    sizes = []
-    for match in _TEAM.finditer(text):
-        raw = match.group("a") or match.group("b") or match.group("c")
-        number = _to_number(raw.rstrip(".,"))
-        if number and 1 <= number <= 10_000_000:
-            sizes.append(int(number))
-    return max(sizes) if sizes else None
+    for pattern in _TEAM_SIZES:
+        sizes = [size for match in pattern.finditer(text) if (size := _count(next(g for g in match.groups() if g)))]
+        if sizes:
+            return max(sizes)
+    return None

@@ -23,25 +23,37 @@ SPAM_LEXICON = re.compile(
     re.IGNORECASE,
 )
 
-# Ordered: the first intent whose pattern matches wins, after alias-based hints.
+# Checked in this order, subject first: support outranks a price question in a support request,
+# and a demo request that mentions pricing is a demo.
 INTENT_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("job_application", re.compile(
         r"\b(?:job application|applying for|application for|my (?:resume|cv)|curriculum vitae|"
-        r"resume attached|cover letter|bewerbung|candidature|postulación)\b", re.IGNORECASE)),
+        r"resume attached|cover letter|bewerbung|candidature|postulaci\u00f3n|candidatura)\b", re.IGNORECASE)),
     ("support", re.compile(
-        r"\b(?:error|bug|not working|can(?:no|')t (?:log ?in|access|connect)|outage|broken|ticket|"
-        r"support request|issue with|failing|fails)\b", re.IGNORECASE)),
+        r"\b(?:error|errors|bug|not working|can(?:no|')t (?:log ?in|access|connect|export)|unable to|outage|broken|"
+        r"ticket|support request|issue with|failing|fails|stopped working|doesn'?t work)\b", re.IGNORECASE)),
     ("partnership", re.compile(
-        r"\b(?:partner(?:ship)?s?|reseller|resell|integration partner|co-marketing|referral program|agency)\b",
+        r"\b(?:partner(?:ship)?s?|reseller|resell|integration partner|co-marketing|referral program|"
+        r"white[- ]label|channel partner)\b", re.IGNORECASE)),
+    ("demo", re.compile(
+        r"(?:\bdemos?\b|\bdemonstration|\bd\u00e9mo|\bdemostraci\u00f3n|\bdemonstra\u00e7\u00e3o|\bdimostrazione|"
+        r"\bwalkthrough|\bproduct tour|\bvorf\u00fchrung|\bpr\u00e4sentation|\u30c7\u30e2)",
         re.IGNORECASE)),
     ("pricing", re.compile(
-        r"(?:\b(?:pricing|price|prices|quote|quotation|cost|costs|plan|plans|licen[cs]e|licensing|"
-        r"enterprise|budget|tarifs?|prix|preis(?:e)?|angebot|precios?|presupuesto|cotización)\b|料金|価格|見積)",
+        r"(?:\b(?:pricing|price|prices|quote|quotation|cost|costs|plans?|licen[cs]e|licensing|"
+        r"enterprise|budget|tarifs?|prix|devis|preis(?:e)?|angebot|kosten|precios?|presupuesto|cotizaci\u00f3n|"
+        r"pre\u00e7os?|or\u00e7amento|prezzi|prezzo|preventivo|offerte|prijs|prijzen)\b|\u6599\u91d1|\u4fa1\u683c|\u898b\u7a4d)",
         re.IGNORECASE)),
-    ("demo", re.compile(
-        r"(?:\b(?:demo|demonstration|démonstration|demostración|walkthrough|trial|evaluate|evaluating|"
-        r"vorführung|präsentation)\b|デモ)",
-        re.IGNORECASE)),
+)
+
+# Outreach that is not a buyer: recruiters, SEO and lead-gen agencies, newsletters.
+VENDOR_PITCH = re.compile(
+    r"\b(?:recruit(?:ment|ing) (?:agency|firm|partner)|staffing (?:agency|partner|firm)|talent (?:partner|agency)|"
+    r"pre-vetted|places? (?:\w+ ){0,4}(?:engineers|developers|candidates)|our candidates|headhunt\w*|"
+    r"candidates? (?:\([^)]*\) )?available|available to interview|of first-year salary|anonymi[sz]ed profiles|"
+    r"unsubscribe|view (?:this email )?in (?:your )?browser|manage (?:your )?(?:email )?preferences|"
+    r"you are receiving this|newsletter)\b",
+    re.IGNORECASE,
 )
 
 ALIAS_INTENTS = {"jobs": "job_application", "careers": "job_application", "support": "support",
@@ -50,8 +62,13 @@ ALIAS_INTENTS = {"jobs": "job_application", "careers": "job_application", "suppo
 TITLE_WORDS = re.compile(
     r"\b(?:manager|director|head of|vp|vice president|chief|officer|founder|co-founder|owner|president|"
     r"cto|ceo|cfo|coo|cio|ciso|engineer|architect|analyst|consultant|lead|specialist|coordinator|"
-    r"administrator|developer|scientist|recruiter|buyer|partner|gesch\u00e4ftsf\u00fchrer|leiter|"
-    r"directeur|responsable|gerente|jefe)\b",
+    r"administrator|developer|scientist|recruiter|buyer|partner|"
+    r"directeur|directrice|g\u00e9rante?|responsable|fondat(?:eur|rice)|associ\u00e9e?|ing\u00e9nieure?|"
+    r"director[a]?|gerente|jef[ae]|direttore|direttrice|responsabile|diretor[a]?|gestor[a]?|"
+    r"gesch\u00e4ftsf\u00fchrer(?:in)?|inhaber(?:in)?|vorstand|prokurist(?:in)?|kierownik|dyrektor|"
+    r"chef(?:fe)? de)\b"
+    r"|\w*leiter(?:in)?\b"
+    r"|\u30de\u30cd\u30fc\u30b8\u30e3\u30fc|\u90e8\u9577|\u8ab2\u9577|\u793e\u9577|\u4ee3\u8868|\u4e3b\u4efb|\u62c5\u5f53",
     re.IGNORECASE,
 )
 
@@ -73,20 +90,29 @@ def alias_intent(alias: str | None) -> str | None:
     return ALIAS_INTENTS.get(alias.split("@", 1)[0].lower())
 
 
-def classify_intent(alias: str | None, subject: str, text: str, is_spam: bool) -> str:
+def classify_intent(
+    alias: str | None, subject: str, text: str, *, is_spam: bool, is_vendor_pitch: bool = False,
+    has_document: bool = False,
+) -> str:
     if is_spam:
         return "spam"
+    if is_vendor_pitch:
+        return "other"
     hinted = alias_intent(alias)
-    if hinted:
+    # jobs@ also receives recruiter pitches: an application comes with a resume or says it is one.
+    if hinted == "job_application" and (has_document or INTENT_PATTERNS[0][1].search(f"{subject}\n{text}")):
         return hinted
-    haystack = f"{subject}\n{text}"
-    for intent, pattern in INTENT_PATTERNS:
-        if pattern.search(subject or ""):
-            return intent
-    for intent, pattern in INTENT_PATTERNS:
-        if pattern.search(haystack):
-            return intent
+    if hinted in ("support", "partnership"):
+        return hinted
+    for haystack in (subject or "", text or ""):
+        for intent, pattern in INTENT_PATTERNS:
+            if pattern.search(haystack):
+                return intent
     return "other"
+
+
+def is_vendor_pitch(text: str) -> bool:
+    return bool(VENDOR_PITCH.search(text or ""))
 
 
 def spam_lexicon_hits(subject: str, text: str) -> int:

@@ -70,6 +70,7 @@ class OperationalStore:
         *,
         conflict: Sequence[str],
         update: Iterable[str] = (),
+        only_if_changed: str | None = None,
     ) -> None:
         if not rows:
             return
@@ -77,8 +78,10 @@ class OperationalStore:
         stmt = insert(table)
         update = list(update)
         if update:
+            # With `only_if_changed`, an identical re-run rewrites nothing (timestamps included).
+            where = table.c[only_if_changed] != stmt.excluded[only_if_changed] if only_if_changed else None
             stmt = stmt.on_conflict_do_update(
-                index_elements=list(conflict), set_={c: stmt.excluded[c] for c in update}
+                index_elements=list(conflict), set_={c: stmt.excluded[c] for c in update}, where=where
             )
         else:
             stmt = stmt.on_conflict_do_nothing(index_elements=list(conflict))
@@ -202,7 +205,7 @@ class OperationalStore:
     def save_messages(self, rows: Sequence[dict[str, Any]]) -> None:
         update = [c.name for c in schema.messages.c if c.name != "landing_id"]
         with self.engine.begin() as conn:
-            self._insert(conn, schema.messages, rows, conflict=["landing_id"], update=update)
+            self._insert(conn, schema.messages, rows, conflict=["landing_id"], update=update, only_if_changed="record")
 
     def read_messages(self, window: DateWindow, columns: Sequence[str] | None = None) -> pd.DataFrame:
         t = schema.messages
@@ -410,3 +413,12 @@ def message_records(store: OperationalStore, landing_ids: Sequence[str]) -> dict
             for row in conn.execute(sa.select(t.c.landing_id, t.c.record).where(t.c.landing_id.in_(chunk))):
                 out[row.landing_id] = json.loads(row.record)
     return out
+
+
+def scored_lead_columns(store: OperationalStore) -> pd.DataFrame:
+    """The columns the great-expectations suite reads, for every lead."""
+    t = schema.leads
+    cols = [t.c[name] for name in ("lead_id", "sender_email", "score", "route", "intent", "score_breakdown",
+                                   "duplicate_count", "phone", "company_domain")]
+    with store.engine.connect() as conn:
+        return _frame(conn.execute(sa.select(*cols)))

@@ -59,6 +59,7 @@ messages = sa.Table(
     sa.Column("landing_id", sa.String(40), primary_key=True),
     sa.Column("message_id", sa.Text, nullable=False, index=True),
     sa.Column("source", sa.String(32), nullable=False),
+    sa.Column("source_ref", sa.Text, nullable=False),
     sa.Column("source_alias", sa.Text, nullable=True),
     sa.Column("sender_email", sa.Text, nullable=False),
     sa.Column("sender_name", sa.Text, nullable=True),

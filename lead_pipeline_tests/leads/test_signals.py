@@ -22,17 +22,27 @@ def test_suspicious_links_are_counted_in_html_and_text_once_each():
 
 
 @pytest.mark.parametrize(("alias", "subject", "text", "expected"), [
-    ("jobs@yourcompany.example", "Hello", "Please find attached", "job_application"),
+    ("jobs@yourcompany.example", "Hello", "Please find my CV attached", "job_application"),
+    ("jobs@yourcompany.example", "Hello", "Hiring? We are a recruitment agency", "other"),
     ("sales@yourcompany.example", "Application for Data Engineer", "my resume attached", "job_application"),
     ("sales@yourcompany.example", "Question", "We get an error when we call the API", "support"),
     ("sales@yourcompany.example", "Reseller partnership", "We are an agency", "partnership"),
     ("demo@yourcompany.example", "Enterprise pricing", "How much for 200 seats?", "pricing"),
+    ("demo@yourcompany.example", "Demo and pricing", "Could we see a demo? Also your prices.", "demo"),
+    ("support@yourcompany.example", "Export fails", "Also, what does the next plan cost?", "support"),
     ("demo@yourcompany.example", "Demande de démonstration", "Nous voudrions une démonstration", "demo"),
     ("demo@yourcompany.example", "デモのお願い", "御社の製品のデモをお願いします", "demo"),
     ("sales@yourcompany.example", "Hi", "Tell me more", "other"),
 ])
 def test_classify_intent(alias, subject, text, expected):
-    assert signals.classify_intent(alias, subject, text, is_spam=False) == expected
+    pitch = signals.is_vendor_pitch(text)
+    assert signals.classify_intent(alias, subject, text, is_spam=False, is_vendor_pitch=pitch) == expected
+
+
+def test_an_attached_document_makes_mail_to_jobs_an_application():
+    assert signals.classify_intent("jobs@yourcompany.example", "Hello", "See attached", is_spam=False,
+                                   has_document=True) == "job_application"
+    assert signals.classify_intent("jobs@yourcompany.example", "Hello", "See attached", is_spam=False) == "other"
 
 
 def test_spam_wins_over_every_other_intent():

@@ -62,7 +62,7 @@ def test_dead_letters_keep_the_first_failure_and_can_be_resolved(store):
 def test_unprocessed_dates_excludes_parsed_and_dead_lettered_deliveries(store):
     store.land([_landing("a", "2026-11-02"), _landing("b", "2026-11-03"), _landing("c", "2026-11-04")])
     store.save_messages([{
-        "landing_id": "a", "message_id": "<a@x>", "source": "inbox", "source_alias": None, "sender_email": "p@x.example",
+        "landing_id": "a", "message_id": "<a@x>", "source": "inbox", "source_ref": "a.eml", "source_alias": None, "sender_email": "p@x.example",
         "sender_name": None, "subject": None, "received_at": "2026-11-02T10:00:00Z", "received_date": "2026-11-02",
         "reply_text": "hi", "language": None, "content_hash": "h", "record": "{}", "parsed_at": "2026-11-26T00:00:00Z",
     }])

@@ -51,3 +51,24 @@ def scores_match_breakdown(lead_store: LeadStoreResource) -> dg.AssetCheckResult
         passed=not bad,
         metadata={"leads": len(scores), "inconsistent": len(bad), "sample": dg.MetadataValue.json(bad[:SAMPLE])},
     )
+
+
+@dg.asset_check(
+    asset=scored_leads,
+    blocking=False,
+    description="great-expectations suite over the scored leads: keys, addresses, score range, routes, E.164 phones.",
+)
+def scored_leads_meet_expectations(lead_store: LeadStoreResource) -> dg.AssetCheckResult:
+    from lead_pipeline.leads.expectations import validate_scored_leads
+    from lead_pipeline.stores.operational import scored_lead_columns
+
+    summary = validate_scored_leads(scored_lead_columns(lead_store.open()))
+    return dg.AssetCheckResult(
+        passed=summary.success,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={
+            "expectations": summary.evaluated,
+            "failed_expectations": summary.failed,
+            "results": dg.MetadataValue.json(summary.results),
+        },
+    )
