@@ -49,7 +49,7 @@ def pipeline_env(tmp_path, monkeypatch) -> dict[str, str]:
 
 def pytest_terminal_summary(terminalreporter):
     """Per-field accuracy of lead intelligence, when the evaluation ran."""
-    from lead_pipeline_tests.leads.test_lead_eval import ACCURACY
+    from lead_pipeline_tests.leads.accuracy_report import ACCURACY
 
     if not ACCURACY:
         return
