@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from lead_pipeline.leads.firmographics import Firmographics
     from lead_pipeline.leads.scoring import ActiveRules
     from lead_pipeline.mail.sources import RawMessage
+    from lead_pipeline.stores.blobs import BlobStore
     from lead_pipeline.stores.operational import OperationalStore
 
 
@@ -48,6 +49,17 @@ class WarehouseResource(DuckDBResource):
         with self.get_connection() as conn:
             warehouse.ensure_schema(conn)
             yield conn
+
+
+class BlobStoreResource(dg.ConfigurableResource):
+    """Attachment bytes, content-addressed (`LEAD_PIPELINE_HOME/blobs`)."""
+
+    root: str
+
+    def open(self) -> "BlobStore":
+        from lead_pipeline.stores.blobs import BlobStore
+
+        return BlobStore(self.root)
 
 
 class InboxResource(dg.ConfigurableResource):
@@ -90,6 +102,7 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
         "lead_store": LeadStoreResource(url=settings.store_url),
         "warehouse": WarehouseResource(database=str(settings.warehouse_path)),
         "inbox": InboxResource(path=str(settings.inbox)),
+        "blobs": BlobStoreResource(root=str(settings.blobs_dir)),
         "lead_rules": LeadRulesResource(
             rules_file=str(settings.rules_file), firmographics_file=str(settings.firmographics_file)
         ),

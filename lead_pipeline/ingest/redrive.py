@@ -48,16 +48,17 @@ def redrive(store: OperationalStore, *, stage: str, reason_contains: str = "", e
 def _landing_rows(letter, *, earliest: date, now: datetime) -> list[dict]:
     raw = bytes(letter.raw)
     if letter.source == "mailparse":
-        from lead_pipeline.ingest.payloads import normalise_payload
+        from lead_pipeline.ingest.payloads import normalise_payload, parse_received_at, safe_key
 
         try:
             message = normalise_payload(json.loads(raw))
         except (MessageRejected, ValueError):
             return []
-        received_at = datetime.strptime(message["receivedAt"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC) \
-            if message.get("receivedAt") else None
+        received_at = parse_received_at(message["receivedAt"])[0] if message.get("receivedAt") else None
+        if received_at is not None and received_at.date() < earliest:
+            return []
         return [landing_row(
-            source="mailparse", source_ref=letter.source_ref, delivery_key=message["id"] or message["messageId"],
+            source="mailparse", source_ref=letter.source_ref, delivery_key=safe_key(message["id"] or message["messageId"]),
             payload_format="mailparse_json", raw=raw, received_at=received_at, alias=message.get("alias"), now=now,
         )]
     try:

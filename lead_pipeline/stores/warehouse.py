@@ -7,7 +7,7 @@ transaction, so re-running a partition never duplicates a row.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import duckdb
@@ -240,8 +240,12 @@ def message_rows(messages: pd.DataFrame, lead_of: dict[str, tuple[str, bool]]) -
     return pd.DataFrame(rows, columns=columns("messages"))
 
 
-def attachment_rows(leads: pd.DataFrame, records_by_landing: dict[str, dict[str, Any]]) -> pd.DataFrame:
-    """Attachment metadata of each lead's representative message."""
+def attachment_rows(
+    leads: pd.DataFrame,
+    records_by_landing: dict[str, dict[str, Any]],
+    storage_url: Callable[[str], str | None] = lambda _sha256: None,
+) -> pd.DataFrame:
+    """Attachment metadata of each lead's representative message, with where its bytes are stored."""
     rows = []
     for lead in leads.itertuples(index=False):
         record = records_by_landing.get(lead.landing_id) or {}
@@ -258,7 +262,7 @@ def attachment_rows(leads: pd.DataFrame, records_by_landing: dict[str, dict[str,
                 "content_type": attachment.get("contentType"),
                 "size": attachment.get("size"),
                 "sha256": attachment["sha256"],
-                "storage_url": None,
+                "storage_url": storage_url(key),
                 # No scanner exists yet: say so rather than imply the file is clean.
                 "scan_status": "unscanned",
             })

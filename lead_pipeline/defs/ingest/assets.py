@@ -4,7 +4,7 @@ import dagster as dg
 
 from lead_pipeline.defs.partitions import daily_partitions
 from lead_pipeline.defs.ingest.resources import MailParseResource
-from lead_pipeline.defs.resources import InboxResource, LeadStoreResource
+from lead_pipeline.defs.resources import BlobStoreResource, InboxResource, LeadStoreResource
 
 LANDING_BATCH = 200
 
@@ -66,6 +66,7 @@ def mailparse_messages(
     config: MailParsePollConfig,
     mailparse: MailParseResource,
     lead_store: LeadStoreResource,
+    blobs: BlobStoreResource,
 ) -> dg.MaterializeResult:
     if not mailparse.configured:
         context.log.info("MailParse is not configured (MAILPARSE_API_URL unset): nothing to poll")
@@ -73,12 +74,17 @@ def mailparse_messages(
     from lead_pipeline.ingest.polling import poll_stream
 
     store = lead_store.open()
-    totals = {"pages": 0, "landed": 0, "already_landed": 0, "invalid": 0}
+    blob_store = blobs.open()
+    earliest = daily_partitions.start.date()
+    totals = {"pages": 0, "landed": 0, "already_landed": 0, "invalid": 0, "attachments": 0}
     with mailparse.open_client() as client:
         streams = mailparse.streams(config.aliases)
         for stream, alias in streams:
             result = poll_stream(
-                client, store, stream=stream, alias=alias, now=lambda: datetime.now(UTC), max_pages=config.max_pages
+                client, store, stream=stream, alias=alias, now=lambda: datetime.now(UTC), max_pages=config.max_pages,
+                earliest=earliest,
+                # Download URLs expire: the bytes are fetched now, while the page is being landed.
+                attachment_sink=lambda _key, _attachment, content: blob_store.put(content),
             )
             context.log.info(f"{stream}: {result.landed} landed over {result.pages} pages")
             for key in totals:

@@ -3,7 +3,7 @@ import dagster as dg
 from lead_pipeline.defs.leads.assets import scored_leads
 from lead_pipeline.defs.parse.assets import parsed_messages
 from lead_pipeline.defs.partitions import daily_partitions, single_run_backfill, window_of
-from lead_pipeline.defs.resources import LeadStoreResource, WarehouseResource
+from lead_pipeline.defs.resources import BlobStoreResource, LeadStoreResource, WarehouseResource
 
 PARTITIONED = {"partitions_def": daily_partitions, "backfill_policy": single_run_backfill}
 WAREHOUSE = {"group_name": "warehouse", "kinds": {"duckdb"}}
@@ -41,14 +41,19 @@ def warehouse_messages(
     **PARTITIONED,
 )
 def warehouse_leads(
-    context: dg.AssetExecutionContext, lead_store: LeadStoreResource, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext, lead_store: LeadStoreResource, warehouse: WarehouseResource,
+    blobs: BlobStoreResource,
 ):
     from lead_pipeline.stores import warehouse as tables
     from lead_pipeline.stores.operational import message_records
 
     store = lead_store.open()
     leads = store.read_leads_in(window_of(context))
-    attachments = tables.attachment_rows(leads, message_records(store, leads["landing_id"].tolist()))
+    blob_store = blobs.open()
+    attachments = tables.attachment_rows(
+        leads, message_records(store, leads["landing_id"].tolist()),
+        storage_url=lambda sha256: blob_store.url_of(sha256) if blob_store.has(sha256) else None,
+    )
     frame = leads[tables.columns("leads")]
     contacts = store.read_contacts(leads["sender_email"].tolist())[tables.columns("contacts")]
     with warehouse.open() as conn:
