@@ -83,6 +83,8 @@ def run_pipeline(
     echo: Callable[[str], None] = lambda _: None,
 ) -> RunSummary:
     from lead_pipeline.definitions import build_definitions
+    from lead_pipeline.defs.automation import STALE_REASON, utc_now
+    from lead_pipeline.defs.partitions import daily_partitions
     from lead_pipeline.stores.operational import OperationalStore
 
     defs = build_definitions(settings)
@@ -98,7 +100,9 @@ def run_pipeline(
         echo(f"  {meta_polled['landed'].value} landed from {meta_polled['pages'].value} pages")
 
     store = OperationalStore(settings.store_url)
-    days = store.landed_dates() if all_days else store.unprocessed_dates()
+    first = daily_partitions.start.date()
+    store.dead_letter_landings_before(first.isoformat(), STALE_REASON.format(first=first), utc_now())
+    days = [d for d in (store.landed_dates() if all_days else store.unprocessed_dates()) if d >= first.isoformat()]
     if meta["rejected"].value:
         days = [*days, datetime.now(UTC).date().isoformat()]  # rejected input is filed under today
     process = defs.resolve_job_def("process_partitions")

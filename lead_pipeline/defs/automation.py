@@ -1,6 +1,6 @@
 """Processing of landed mail: the partitioned job, the backlog sensor that drives it, and dead-letter re-drive."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import dagster as dg
 
@@ -27,7 +27,10 @@ def landing_backlog_sensor(context: dg.SensorEvaluationContext, lead_store: Lead
     nothing new, and a failed run is retried on the next tick.
     """
     first, last = daily_partitions.start.date(), date.fromisoformat(daily_partitions.get_last_partition_key())
-    for day, pending, latest in lead_store.open().landing_backlog():
+    store = lead_store.open()
+    # A webhook lands whatever it is sent; mail older than the partitions can only be a dead letter.
+    store.dead_letter_landings_before(first.isoformat(), STALE_REASON.format(first=first), utc_now())
+    for day, pending, latest in store.landing_backlog():
         if not first <= date.fromisoformat(day) <= last:
             continue
         tags = {"lead_pipeline/backlog": f"{day}@{latest}"}
@@ -36,6 +39,16 @@ def landing_backlog_sensor(context: dg.SensorEvaluationContext, lead_store: Lead
             run_key=f"{day}@{latest}:{failed_attempts(context.instance, tags)}",
             tags={**tags, "lead_pipeline/pending": str(pending)},
         )
+
+
+STALE_REASON = (
+    "received_before_partition_start: partitions start {first} (set LEAD_PIPELINE_START_DATE to ingest older mail, "
+    "then re-drive stage parse)"
+)
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class RedriveConfig(dg.Config):

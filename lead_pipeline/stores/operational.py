@@ -152,6 +152,28 @@ class OperationalStore:
         with self.engine.connect() as conn:
             return [(day, int(count), latest) for day, count, latest in conn.execute(stmt)]
 
+    def dead_letter_landings_before(self, day: str, reason: str, failed_at: str) -> int:
+        """File landed deliveries dated before `day` (outside every partition) as dead letters; returns how many."""
+        from lead_pipeline.ingest.landing import dead_letter_id_for
+
+        t, m, d = schema.landing, schema.messages, schema.dead_letters
+        stmt = (
+            sa.select(t.c.landing_id, t.c.source, t.c.source_ref, t.c.source_alias, t.c.received_date)
+            .where(t.c.received_date < day)
+            .where(~t.c.landing_id.in_(sa.select(m.c.landing_id)))
+            .where(~t.c.landing_id.in_(sa.select(d.c.landing_id).where(d.c.landing_id.is_not(None))))
+        )
+        with self.engine.connect() as conn:
+            stale = list(conn.execute(stmt))
+        self.record_dead_letters([
+            {"dead_letter_id": dead_letter_id_for("parse", row.landing_id), "stage": "parse", "source": row.source,
+             "source_ref": row.source_ref, "landing_id": row.landing_id, "source_alias": row.source_alias,
+             "reason": reason, "raw_ref": f"landing:{row.landing_id}", "raw": None,
+             "received_date": row.received_date, "failed_at": failed_at}
+            for row in stale
+        ])
+        return len(stale)
+
     def unprocessed_dates(self) -> list[str]:
         return [day for day, _, _ in self.landing_backlog()]
 

@@ -53,3 +53,21 @@ def test_the_inbox_sensor_fires_for_new_files_only(tmp_path):
         later = time.time() + 5
         os.utime(new_file, (later, later))
         assert len(tick(instance, first.cursor).run_requests) == 1
+
+
+def test_mail_landed_before_the_first_partition_becomes_a_dead_letter_not_a_stuck_backlog(pipeline_env):
+    from datetime import UTC, datetime
+
+    from lead_pipeline.ingest.landing import landing_row
+
+    settings = Settings.from_env()
+    store = LeadStoreResource(url=settings.store_url)
+    old = landing_row(source="webhook", source_ref="webhook:evt_old", delivery_key="evt_old",
+                      payload_format="mailparse_json", raw=b"{}", received_at=datetime(2011, 5, 1, tzinfo=UTC),
+                      alias=None, now=datetime.now(UTC))
+    store.open().land([old])
+    with dg.instance_for_test() as instance:
+        requests = list(landing_backlog_sensor(dg.build_sensor_context(instance=instance), lead_store=store))
+    assert requests == []
+    [letter] = store.open().read_dead_letters().to_dict("records")
+    assert letter["received_date"] == "2011-05-01" and "LEAD_PIPELINE_START_DATE" in letter["reason"]
