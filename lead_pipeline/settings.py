@@ -28,6 +28,7 @@ class Settings:
     mailparse_aliases: tuple[str, ...] = ()
     webhook_secrets: tuple[str, ...] = ()
     mailgun_signing_keys: tuple[str, ...] = ()
+    enrichment_api_url: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -44,6 +45,7 @@ class Settings:
             mailparse_aliases=_csv(env.get("MAILPARSE_ALIASES")),
             webhook_secrets=_csv(env.get("MAILPARSE_WEBHOOK_SECRETS")),
             mailgun_signing_keys=_csv(env.get("MAILGUN_SIGNING_KEYS")),
+            enrichment_api_url=env.get("ENRICHMENT_API_URL") or None,
         )
 
     @property

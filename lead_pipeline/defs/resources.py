@@ -91,11 +91,28 @@ class LeadRulesResource(dg.ConfigurableResource):
         return Firmographics.from_csv(self.firmographics_file)
 
 
+class EnrichmentResource(dg.ConfigurableResource):
+    """The optional HTTP company-enrichment provider (`ENRICHMENT_API_URL`); unset means CSV only."""
+
+    api_url: str | None = None
+    api_token: str | None = None
+    timeout_s: float = 3.0
+
+    def provider(self):
+        if not self.api_url:
+            return None
+        from lead_pipeline.leads.enrichment import HttpEnrichmentProvider
+
+        return HttpEnrichmentProvider(self.api_url, self.api_token, timeout=self.timeout_s)
+
+
 def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
     from lead_pipeline.defs.ingest.resources import MailParseResource
 
     token = dg.EnvVar("MAILPARSE_API_TOKEN") if os.environ.get("MAILPARSE_API_TOKEN") else None
+    enrichment_token = dg.EnvVar("ENRICHMENT_API_TOKEN") if os.environ.get("ENRICHMENT_API_TOKEN") else None
     return {
+        "enrichment": EnrichmentResource(api_url=settings.enrichment_api_url, api_token=enrichment_token),
         "mailparse": MailParseResource(
             api_url=settings.mailparse_api_url, api_token=token, aliases=list(settings.mailparse_aliases)
         ),

@@ -316,6 +316,19 @@ class OperationalStore:
                 frames.append(_frame(conn.execute(sa.select(t).where(t.c.contact_email.in_(chunk)))))
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[c.name for c in t.c])
 
+    def cached_enrichments(self, domains: Sequence[str]) -> dict[str, sa.Row]:
+        t = schema.enrichment_cache
+        found: dict[str, sa.Row] = {}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(sorted(set(domains)), WRITE_CHUNK):
+                found.update({row.domain: row for row in conn.execute(sa.select(t).where(t.c.domain.in_(chunk)))})
+        return found
+
+    def save_enrichments(self, rows: Sequence[dict[str, Any]]) -> None:
+        with self.engine.begin() as conn:
+            self._insert(conn, schema.enrichment_cache, rows, conflict=["domain"],
+                         update=["status", "payload", "error", "fetched_at"])
+
     def accept_rules(self, rules_sha256: str, text: str, accepted_at: str) -> None:
         with self.engine.begin() as conn:
             self._insert(

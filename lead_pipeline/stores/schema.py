@@ -128,6 +128,17 @@ scoring_rules = sa.Table(
     sa.Column("accepted_at", sa.String(32), nullable=False),
 )
 
+# Answers of the HTTP enrichment provider per company domain, failures included (retried after a while).
+enrichment_cache = sa.Table(
+    "enrichment_cache",
+    metadata,
+    sa.Column("domain", sa.Text, primary_key=True),
+    sa.Column("status", sa.String(16), nullable=False),  # found, not_found, failed
+    sa.Column("payload", sa.Text, nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("fetched_at", sa.String(32), nullable=False),
+)
+
 # One row per person: every lead from the same normalised address is a touch on one contact.
 contacts = sa.Table(
     "contacts",

@@ -5,7 +5,7 @@ import dagster as dg
 
 from lead_pipeline.defs.parse.assets import parsed_messages
 from lead_pipeline.defs.partitions import daily_partitions, single_run_backfill, window_of
-from lead_pipeline.defs.resources import LeadRulesResource, LeadStoreResource
+from lead_pipeline.defs.resources import EnrichmentResource, LeadRulesResource, LeadStoreResource
 
 PARTITIONED = {"partitions_def": daily_partitions, "backfill_policy": single_run_backfill}
 
