@@ -2,5 +2,7 @@
 
 * :mod:`lead_pipeline.mail.sources` - ``iter_raw_messages`` over .eml files, folders, mbox, Maildir;
 * :mod:`lead_pipeline.mail.mime` - ``parse_message``: raw bytes -> the MailParse §1 message dict;
+* :mod:`lead_pipeline.mail.fastpath` - the fast-mail-parser path ``mime`` takes when it can;
+* :mod:`lead_pipeline.mail.parts` - the part model both parsers produce, and the stdlib parser;
 * :mod:`lead_pipeline.mail.clean` - reply text / signature / quoted history, hashing, language.
 """

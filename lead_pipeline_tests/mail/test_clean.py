@@ -13,6 +13,8 @@ from lead_pipeline.mail.clean import (
     detect_language,
     html_to_text,
     normalise_for_hash,
+    sanitize_html,
+    signature_fields,
 )
 
 NEW = "Tuesday at 3pm works for us, please send the invite."
@@ -458,3 +460,218 @@ def test_pathological_inputs_are_linear() -> None:
     for body in bodies:
         assert isinstance(clean_body(body, None), CleanedBody)
     assert time.perf_counter() - start < 5
+
+
+# --------------------------------------------------------------------------------------------
+# HTML quote containers of the mail clients
+# --------------------------------------------------------------------------------------------
+
+# The attributions are Czech, which the plain-text rules do not know: only the clients' markup
+# tells the history apart here.
+ATTRIBUTION_CS = "Dne 3. 11. 2026 v 10:12 Sam Rivera &lt;sam@yourcompany.example&gt; napsal(a):"
+QUOTED_LINE = "Tady je nekolik terminu pro ukazku produktu."
+HTML_REPLIES = {
+    "gmail": (
+        '<div dir="ltr">Thursday works for us, please send the invite.<br clear="all"><div><br></div>'
+        '<span class="gmail_signature_prefix">-- </span><br><div dir="ltr" class="gmail_signature"><div dir="ltr">'
+        'Rachel Kim<div>Sales Enablement Lead | Quantum Freight</div></div></div></div><br>'
+        f'<div class="gmail_quote gmail_quote_container"><div dir="ltr" class="gmail_attr">{ATTRIBUTION_CS}<br></div>'
+        '<blockquote class="gmail_quote" style="margin:0px 0px 0px 0.8ex;border-left:1px solid rgb(204,204,204);'
+        f'padding-left:1ex"><div dir="ltr">{QUOTED_LINE}</div></blockquote></div>'
+    ),
+    "apple_mail": (
+        '<html><head><meta http-equiv="content-type" content="text/html; charset=utf-8"></head><body style="'
+        'overflow-wrap: break-word; -webkit-nbsp-mode: space; line-break: after-white-space;">Thursday works for us, '
+        'please send the invite.<div><br><blockquote type="cite"><div>'
+        f'{ATTRIBUTION_CS}</div><br class="Apple-interchange-newline"><div><div>{QUOTED_LINE}</div></div>'
+        '</blockquote></div><br></body></html>'
+    ),
+    "outlook": (
+        '<html><head><meta http-equiv="Content-Type" content="text/html; charset=iso-8859-1"><style type="text/css" '
+        'style="display:none;"> P {margin-top:0;margin-bottom:0;} </style></head><body dir="ltr"><div '
+        'class="elementToProof" style="font-family: Aptos, Calibri, sans-serif; font-size: 12pt;">Thursday works for '
+        'us, please send the invite.</div><div id="appendonsend"></div><hr style="display:inline-block;width:98%" '
+        'tabindex="-1"><div id="divRplyFwdMsg" dir="ltr"><font face="Calibri, sans-serif" style="font-size:11pt">'
+        '<b>Od:</b> Sam Rivera &lt;sam@yourcompany.example&gt;<br><b>Odesláno:</b> úterý 3. listopadu 2026 10:12<br>'
+        '<b>Komu:</b> Rachel Kim<br><b>Předmět:</b> Ukazka</font><div>&nbsp;</div></div><div class="BodyFragment">'
+        f'<font size="2"><span style="font-size:11pt;"><div class="PlainText">{QUOTED_LINE}</div></span></font></div>'
+        '</body></html>'
+    ),
+    "outlook_2003": (
+        '<html><body><div><font face="Arial" size="2">Thursday works for us, please send the invite.</font></div><br>'
+        '<div class="OutlookMessageHeader" lang="cs" dir="ltr" align="left"><hr tabindex="-1"><font face="Tahoma" '
+        'size="2"><b>Od:</b> Sam Rivera [mailto:sam@yourcompany.example]<br><b>Odesláno:</b> 3. listopadu 2026 10:12'
+        '<br><b>Komu:</b> Rachel Kim<br><b>Předmět:</b> Ukazka<br></font><br></div><div></div><div><font '
+        f'face="Arial" size="2">{QUOTED_LINE}</font></div></body></html>'
+    ),
+    "thunderbird": (
+        '<html><head><meta http-equiv="Content-Type" content="text/html; charset=UTF-8"></head><body><p>Thursday works '
+        f'for us, please send the invite.</p><div class="moz-cite-prefix">{ATTRIBUTION_CS}<br></div>'
+        f'<blockquote type="cite" cite="mid:abc@yourcompany.example"><p>{QUOTED_LINE}</p></blockquote></body></html>'
+    ),
+    "yahoo": (
+        '<html><head></head><body><div class="ydp9c0d3b47yahoo-style-wrap" style="font-family:Helvetica Neue, '
+        'Helvetica, Arial, sans-serif;font-size:13px;"><div dir="ltr" data-setdir="false">Thursday works for us, please '
+        'send the invite.</div></div><div id="ydp6a5c2b1byahoo_quoted_1234567890" class="ydp6a5c2b1byahoo_quoted">'
+        f'<div style="font-family:Helvetica Neue, Helvetica, Arial, sans-serif;font-size:13px;"><div>{ATTRIBUTION_CS}'
+        f'</div><div><br></div><div><br></div><div><div dir="ltr">{QUOTED_LINE}</div></div></div></div></body></html>'
+    ),
+}
+
+
+@pytest.mark.parametrize("client", sorted(HTML_REPLIES))
+def test_html_quote_containers_of_each_client_are_history(client: str) -> None:
+    cleaned = clean_body(None, HTML_REPLIES[client])
+    assert cleaned.reply_text == "Thursday works for us, please send the invite."
+    assert QUOTED_LINE in cleaned.quoted
+    assert "napsal" in cleaned.quoted or "Sam Rivera" in cleaned.quoted
+    # html_to_text keeps everything: forwarded-lead attribution downstream reads the whole body
+    assert QUOTED_LINE in html_to_text(HTML_REPLIES[client])
+
+
+def test_gmail_signature_after_the_reply_is_still_a_signature() -> None:
+    cleaned = clean_body(None, HTML_REPLIES["gmail"])
+    assert cleaned.signature == "Rachel Kim\nSales Enablement Lead | Quantum Freight"
+
+
+def test_text_after_a_quote_container_stays_in_the_reply() -> None:
+    html = (f'<div>See my answers below.</div><blockquote type="cite">{QUOTED_LINE}</blockquote>'
+            '<div>And one more thing: we need SSO.</div>')
+    cleaned = clean_body(None, html)
+    assert cleaned.reply_text == "See my answers below.\nAnd one more thing: we need SSO."
+    assert QUOTED_LINE in cleaned.quoted
+
+
+def test_forward_with_nothing_but_the_quote_container_has_empty_reply() -> None:
+    html = f'<div class="gmail_quote">---------- Forwarded message ---------<br>From: Priya<br><br>{QUOTED_LINE}</div>'
+    cleaned = clean_body(None, html)
+    assert cleaned.reply_text == ""
+    assert QUOTED_LINE in cleaned.quoted
+
+
+def test_plain_blockquote_without_client_markup_is_only_quoted_by_prefix() -> None:
+    # A sender quoting a passage themselves: no client container, the ">" rule decides.
+    html = "<p>About this clause:</p><blockquote>Payment within 30 days.</blockquote><p>Can we make it 45?</p>"
+    cleaned = clean_body(None, html)
+    assert cleaned.reply_text.startswith("About this clause:")
+    assert cleaned.reply_text.endswith("Can we make it 45?")
+    assert cleaned.quoted == "> Payment within 30 days."
+
+
+# --------------------------------------------------------------------------------------------
+# Sanitised HTML
+# --------------------------------------------------------------------------------------------
+
+
+def test_sanitize_html_keeps_formatting_and_drops_everything_active() -> None:
+    html = (
+        "<html><head><title>Offer</title><style>p {color: red}</style><script>steal()</script></head>"
+        '<body onload="track()"><p style="color:red" onclick="evil()">Hello <b>team</b>,</p>'
+        '<p>See <a href="https://acme.example/pricing" target="_blank">pricing</a>, '
+        '<a href="javascript:alert(1)">this</a> and <a href="/relative">that</a>.</p>'
+        '<img src="https://track.mailer.example/o.gif?id=1" width="1" height="1">'
+        '<img src="cid:logo@acme" alt="Acme">'
+        '<form action="https://phish.example"><input name="password"></form>'
+        '<iframe src="https://evil.example"></iframe><table><tr><td colspan="2">40 seats</td></tr></table>'
+        "<!-- a comment --></body></html>"
+    )
+    safe = sanitize_html(html)
+    for gone in ("script", "steal", "style", "color:red", "onclick", "onload", "javascript", "track.mailer",
+                 "<form", "<input", "iframe", "comment", "Offer", "/relative", "target="):
+        assert gone not in safe, gone
+    assert "<p>Hello <b>team</b>,</p>" in safe
+    assert '<a href="https://acme.example/pricing" rel="noopener noreferrer">pricing</a>' in safe
+    assert '<img src="cid:logo@acme" alt="Acme">' in safe
+    assert '<td colspan="2">40 seats</td>' in safe
+    assert safe.count("<img") == 1
+
+
+def test_sanitize_html_keeps_text_escaped() -> None:
+    assert sanitize_html("<p>5 &lt; 6 &amp; <b>7</b></p>") == "<p>5 &lt; 6 &amp; <b>7</b></p>"
+    nested = sanitize_html("<p>x <scr<script>ipt>alert(1)</script></p>")
+    assert "<script" not in nested and "<scr" not in nested
+
+
+# --------------------------------------------------------------------------------------------
+# What a signature holds
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("signature", "sender", "expected"),
+    [
+        ("Alex Chen\nHead of Operations, Acme Corp\n+1 (415) 555-0132\nhttps://acme.example",
+         "alex@acme.example",
+         {"title": "Head of Operations", "company": "Acme Corp", "phone": "+14155550132", "urls": ["https://acme.example"]}),
+        ("Rachel Kim\nSales Enablement Lead | Quantum Freight\n+1 (312) 555-0145",
+         "rachel@quantum-freight.example",
+         {"title": "Sales Enablement Lead", "company": "Quantum Freight", "phone": "+13125550145", "urls": []}),
+        ("Priya Natarajan\nDirector, Revenue Operations\nHelio Analytics",
+         "priya@helio.example",
+         {"title": "Director, Revenue Operations", "company": "Helio Analytics", "phone": None, "urls": []}),
+        # a national number: the region comes from the sender's ccTLD
+        ("Jürgen Brenner\nGeschäftsführer\nBrenner Maschinenbau GmbH\nTel. 089 12345678\nwww.brenner-maschinenbau.de",
+         "j.brenner@brenner-maschinenbau.de",
+         {"title": "Geschäftsführer", "company": "Brenner Maschinenbau GmbH", "phone": "+498912345678",
+          "urls": ["www.brenner-maschinenbau.de"]}),
+        ("Noah\nSent from my iPhone", "noah@quillstack.example",
+         {"title": None, "company": None, "phone": None, "urls": []}),
+    ],
+    ids=["comma", "pipe", "function-title", "ccTLD-region", "nothing"],
+)
+def test_signature_fields(signature: str, sender: str, expected: dict) -> None:
+    assert signature_fields(signature, sender) == expected
+
+
+def test_signature_fields_of_no_signature() -> None:
+    assert signature_fields(None, "a@b.example") == {"title": None, "company": None, "phone": None, "urls": []}
+
+
+def test_the_same_national_number_reads_differently_by_sender_country() -> None:
+    signature = "Élodie Marchand\nResponsable des ventes\n01 42 68 53 00"
+    assert signature_fields(signature, "elodie@atelier-lumiere.fr")["phone"] == "+33142685300"
+    assert signature_fields(signature, "elodie@atelier-lumiere.com")["phone"] is None  # not a valid US number
+
+
+# --------------------------------------------------------------------------------------------
+# Language: the clear-cut path agrees with the model
+# --------------------------------------------------------------------------------------------
+
+MULTILINGUAL = [
+    "Could you send us pricing for the Enterprise plan? We would start with 40 seats and need SSO.",
+    "Thanks for the quick reply! Thursday at 2pm works for us, please send the invite to both of us.",
+    "Pourriez-vous nous envoyer vos tarifs pour une équipe de 18 commerciaux ? Merci d'avance.",
+    "Notre budget est validé pour ce trimestre et nous voulons décider avant la fin du mois.",
+    "Könnten Sie uns bitte ein Angebot für 50 Nutzer zukommen lassen? Vielen Dank im Voraus.",
+    "Das Budget ist für dieses Quartal freigegeben und wir möchten bis Monatsende entscheiden.",
+    "¿Podrían enviarnos los precios del plan Enterprise para 30 usuarios? Muchas gracias por su ayuda.",
+    "Hola, nos gustaría recibir una demostración de su producto para nuestro equipo de ventas.",
+    "Olá, gostaríamos de agendar uma demonstração do produto para a nossa equipe de vendas.",
+    "Muito obrigado pela resposta rápida, quinta-feira às 14h funciona muito bem para nós.",
+    "Goedendag, wij willen graag een demo van uw product voor ons verkoopteam, bedankt.",
+    "Buongiorno, vorremmo organizzare una dimostrazione del vostro prodotto per il nostro team.",
+    "Hej, vi skulle gärna vilja ha en demo av er produkt för vårt säljteam. Tack!",
+    "Dzień dobry, chcielibyśmy umówić prezentację Państwa produktu dla naszego zespołu.",
+    "お世話になっております。貴社の製品のデモをお願いしたく、ご連絡いたしました。",
+    "안녕하세요 견적 부탁드립니다. 저희 팀은 삼십 명이고 다음 주에 데모를 보고 싶습니다.",
+    "Hej, vi vil gerne have en demo af jeres produkt til vores salgsteam.",  # Danish: the model decides
+    "Bon dia, ens agradaria rebre una demostració del vostre producte per al nostre equip.",
+    "您好，我们想了解贵公司产品的价格，大约三十个用户。",
+    "Добрый день! Просим прислать коммерческое предложение на 30 пользователей.",
+]
+
+
+def test_clear_cut_language_path_agrees_with_the_model() -> None:
+    from lead_pipeline.mail import clean
+
+    decided_early = 0
+    for text in MULTILINGUAL:
+        lang, confidence = clean._identifier().classify(text)
+        model = lang if confidence >= 0.5 and len(lang) == 2 else None
+        assert detect_language(text) == model, text
+        decided_early += clean._clear_language(text, clean._letter_weight(text)) is not None
+    assert decided_early >= 12  # the cheap path is actually taken
+
+
+def test_english_text_with_one_foreign_phrase_is_english() -> None:
+    assert detect_language("Thanks, the Angebot looks good and we would like to go ahead with the plan.") == "en"

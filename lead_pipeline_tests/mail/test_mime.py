@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import json
 import os
@@ -16,15 +17,17 @@ from pathlib import Path
 import pytest
 
 from lead_pipeline.mail import mime
-from lead_pipeline.mail.clean import content_hash
+from lead_pipeline.mail.clean import content_hash, detect_language
 from lead_pipeline.mail.mime import MessageRejected, parse_message, synthetic_message_id
 
 SCHEMA_KEYS = {
     "id", "messageId", "receivedAt", "alias", "envelope", "from", "to", "cc", "replyTo", "subject",
     "text", "html", "headers", "spamScore", "attachments", "thread", "rawUrl",
-    "replyText", "signature", "language", "contentHash", "warnings", "source",
+    "replyText", "signature", "language", "contentHash", "warnings", "source", "htmlSanitized", "signatureFields",
+    "attachedMessages",
 }
-ATTACHMENT_KEYS = {"filename", "contentType", "size", "sha256", "disposition", "contentId", "downloadUrl"}
+ATTACHMENT_KEYS = {"filename", "contentType", "size", "sha256", "disposition", "contentId", "downloadUrl",
+                   "sniffedContentType", "contentTypeMismatch"}
 
 FULL = b"""Return-Path: <bounce+alex=acme.example@mailer.acme.example>
 Delivered-To: demo@yourcompany.example
@@ -69,6 +72,12 @@ Content-Type: text/html; charset=utf-8
 <p>Hi, we are evaluating your API for a new project and would like a demo next week.</p>
 --ALT--
 """
+
+
+def warm_up() -> None:
+    """Load what loads lazily (language model, phone metadata) outside timed sections (~1 s)."""
+    parse_message(FULL)
+    detect_language("Hej, vi vil gerne have en demo af jeres produkt til vores salgsteam.")  # needs the model
 
 
 def simple(headers: str = "", body: bytes = b"Hello, this is the body of the message.\n", *,
@@ -386,7 +395,8 @@ def test_unexpected_exception_becomes_parse_error(monkeypatch: pytest.MonkeyPatc
     def boom(data: bytes):
         raise ValueError("synthetic failure")
 
-    monkeypatch.setattr(mime, "_parse_mime", boom)
+    monkeypatch.setattr(mime, "parse_fast", lambda data: None)
+    monkeypatch.setattr(mime, "parse_stdlib", boom)
     with pytest.raises(MessageRejected) as info:
         parse_message(simple())
     assert info.value.reason == "parse_error: ValueError: synthetic failure"
@@ -584,7 +594,7 @@ def test_attachments_with_hash_size_and_inline_image() -> None:
     assert pdf == {
         "filename": "Resume.pdf", "contentType": "application/pdf", "size": len(PDF),
         "sha256": hashlib.sha256(PDF).hexdigest(), "disposition": "attachment", "contentId": None,
-        "downloadUrl": None,
+        "downloadUrl": None, "sniffedContentType": "application/pdf", "contentTypeMismatch": False,
     }
     image = by_type["image/png"]
     assert image["contentId"] == "logo@acme" and image["size"] == len(b"\x89PNG fake")
@@ -648,6 +658,35 @@ def test_nested_rfc822_attachments_are_walked() -> None:
     assert names == ["deep.pdf"]
     assert result["attachments"][0]["sha256"] == hashlib.sha256(PDF).hexdigest()
     assert "part_limit_exceeded" not in result["warnings"]
+
+
+def test_attached_messages_are_summarised_in_order() -> None:
+    result = parse_message(nested_message(2).as_bytes())
+    assert [(m["from"]["email"], m["subject"], m["text"]) for m in result["attachedMessages"]] == [
+        ("fwd0@acme.example", "Fwd level 0", "Forwarding level 0\n"),
+        ("priya@helio.example", "innermost", "Innermost text\n"),
+    ]
+    assert parse_message(FULL)["attachedMessages"] == []
+
+
+def test_attached_message_fields() -> None:
+    inner = (b"From: Eleanor Shaw <eleanor@harrowgate.example>\nTo: James <james@yourcompany.example>\n"
+             b"Subject: =?utf-8?q?Demo_request_=E2=80=93_Harrowgate?=\nDate: Mon, 16 Nov 2026 09:41:12 +0100\n"
+             b"Message-ID: <d41c@harrowgate.example>\nContent-Type: text/html; charset=utf-8\n\n<p>We'd like a demo.</p>\n")
+    raw = (b"From: James <james@yourcompany.example>\nSubject: Fwd\nMIME-Version: 1.0\n"
+           b"Content-Type: multipart/mixed; boundary=B\n\n--B\nContent-Type: text/plain\n\nSee attached.\n"
+           b"--B\nContent-Type: message/rfc822\nContent-Disposition: attachment; filename=lead.eml\n\n" + inner + b"--B--\n")
+    (attached,) = parse_message(raw)["attachedMessages"]
+    assert attached == {
+        "messageId": "<d41c@harrowgate.example>",
+        "from": {"email": "eleanor@harrowgate.example", "name": "Eleanor Shaw"},
+        "to": [{"email": "james@yourcompany.example", "name": "James"}],
+        "cc": [],
+        "subject": "Demo request – Harrowgate",
+        "sentAt": "2026-11-16T08:41:12Z",
+        "text": None,
+        "html": "<p>We'd like a demo.</p>",
+    }
 
 
 def test_nesting_beyond_depth_limit_is_not_walked() -> None:
@@ -725,7 +764,7 @@ def deep_rfc822(n: int) -> bytes:
 @pytest.mark.parametrize("builder", [flat_parts, deep_multiparts, deep_rfc822])
 def test_5000_parts_finish_quickly_and_warn(builder) -> None:
     raw = builder(5000)
-    parse_message(FULL)  # warm-up: loads the language model (~1 s) outside the timed section
+    warm_up()
     start = time.perf_counter()
     result = parse_message(raw)
     elapsed = time.perf_counter() - start
@@ -782,3 +821,130 @@ def test_cpython_email_corpus_never_raises_anything_else() -> None:
         assert "@" in result["from"]["email"], path.name
         parsed += 1
     assert parsed >= 30 and parsed + rejected == len(files)
+
+
+# --------------------------------------------------------------------------------------------
+# Huge bodies
+# --------------------------------------------------------------------------------------------
+
+TEN_MB_LINE = "We would like a demo of the product for our sales team, ideally next week. " * 14 + "\n"
+
+
+@pytest.mark.parametrize("subtype", ["plain", "html"])
+def test_10_mb_body_finishes_quickly(subtype: str) -> None:
+    repeats = 10_000_000 // len(TEN_MB_LINE) + 1
+    body = TEN_MB_LINE * repeats if subtype == "plain" else "<p>" + "</p><p>".join([TEN_MB_LINE] * repeats) + "</p>"
+    raw = f"From: a@acme.example\nSubject: big\nContent-Type: text/{subtype}; charset=utf-8\n\n".encode() + body.encode()
+    assert len(raw) >= 10_000_000
+    warm_up()
+    start = time.perf_counter()
+    result = parse_message(raw)
+    elapsed = time.perf_counter() - start
+    assert result[subtype if subtype == "html" else "text"] == body  # the body itself is never cut
+    assert "clean_truncated" in result["warnings"]  # only what cleaning looks at is
+    assert result["replyText"].startswith("We would like a demo")
+    assert result["language"] == "en"
+    assert elapsed < 3.0, f"parse took {elapsed:.2f}s"  # typically ~0.1-0.3 s
+
+
+# --------------------------------------------------------------------------------------------
+# Sniffed attachment types
+# --------------------------------------------------------------------------------------------
+
+EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + bytes(200)
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(100)
+DOCX = b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00[Content_Types].xml" + bytes(200)
+
+
+def with_attachment(data: bytes, content_type: str, filename: str | None) -> bytes:
+    name = f'; filename="{filename}"' if filename else ""
+    return (
+        "From: a@acme.example\nSubject: file\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=B\n\n"
+        "--B\nContent-Type: text/plain\n\nSee attached.\n"
+        f"--B\nContent-Type: {content_type}\nContent-Disposition: attachment{name}\n"
+        "Content-Transfer-Encoding: base64\n\n" + base64.encodebytes(data).decode() + "--B--\n"
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    ("data", "content_type", "filename", "sniffed", "mismatch"),
+    [
+        (PDF, "application/pdf", "quote.pdf", "application/pdf", False),
+        (EXE, "application/pdf", "quote.pdf", "application/x-msdownload", True),  # an EXE posing as a PDF
+        (EXE, "application/octet-stream", "invoice.pdf", "application/x-msdownload", True),  # the name claims it
+        (EXE, "application/octet-stream", None, "application/x-msdownload", False),  # nothing claimed
+        (PNG, "image/png", "logo.png", "image/png", False),
+        (PNG, "image/jpeg", "logo.jpg", "image/png", True),
+        (DOCX, "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "cv.docx",
+         "application/zip", False),  # a DOCX is a ZIP
+        (b"plain words, no magic number", "text/plain", "notes.txt", None, False),
+    ],
+    ids=["pdf", "exe-as-pdf", "exe-named-pdf", "exe-unclaimed", "png", "png-as-jpeg", "docx", "unknown"],
+)
+def test_attachment_types_are_sniffed_from_the_bytes(data, content_type, filename, sniffed, mismatch) -> None:
+    result = parse_message(with_attachment(data, content_type, filename))
+    (att,) = result["attachments"]
+    assert att["contentType"] == content_type
+    assert att["sniffedContentType"] == sniffed
+    assert att["contentTypeMismatch"] is mismatch
+    assert ("attachment_type_mismatch" in result["warnings"]) is mismatch
+
+
+# --------------------------------------------------------------------------------------------
+# uuencode
+# --------------------------------------------------------------------------------------------
+
+
+def uuencode(data: bytes, name: str) -> str:
+    lines = [binascii.b2a_uu(data[i : i + 45]).decode("ascii") for i in range(0, len(data), 45)]
+    return f"begin 644 {name}\n" + "".join(lines) + "`\nend\n"
+
+
+def test_uuencoded_block_in_a_text_body_becomes_an_attachment() -> None:
+    body = "Hi, the spec is attached.\n\n" + uuencode(PDF, "spec.pdf") + "\nThanks,\nOlga\n"
+    result = parse_message(text_message(body.encode(), "text/plain; charset=us-ascii", "7bit"))
+    (att,) = result["attachments"]
+    assert att["filename"] == "spec.pdf"
+    assert att["contentType"] == "application/pdf"
+    assert att["sniffedContentType"] == "application/pdf"
+    assert att["size"] == len(PDF) and att["sha256"] == hashlib.sha256(PDF).hexdigest()
+    assert "begin 644" not in result["text"] and "Hi, the spec is attached." in result["text"]
+    assert result["replyText"] == "Hi, the spec is attached."
+
+
+def test_text_that_only_looks_like_uuencode_is_left_alone() -> None:
+    body = "begin 644 notes\nthis is not uuencoded at all, just prose\nend\n"
+    result = parse_message(text_message(body.encode(), "text/plain", "7bit"))
+    assert result["attachments"] == []
+    assert result["text"] == body
+
+
+def test_uuencode_transfer_encoding_is_decoded() -> None:
+    raw = (
+        "From: a@acme.example\nSubject: uu\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=B\n\n"
+        "--B\nContent-Type: text/plain\n\nSee attached.\n"
+        "--B\nContent-Type: application/pdf; name=spec.pdf\nContent-Transfer-Encoding: x-uuencode\n\n"
+        + uuencode(PDF, "spec.pdf") + "--B--\n"
+    ).encode()
+    (att,) = parse_message(raw)["attachments"]
+    assert att["sha256"] == hashlib.sha256(PDF).hexdigest()
+
+
+# --------------------------------------------------------------------------------------------
+# Derived fields on the message
+# --------------------------------------------------------------------------------------------
+
+
+def test_html_sanitized_is_derived_and_html_kept_as_sent() -> None:
+    html = '<p onclick="x()">Hi <script>alert(1)</script><img src="https://t.example/p.gif" width=1 height=1></p>'
+    result = parse_message(text_message(html.encode(), "text/html; charset=utf-8", None))
+    assert result["html"] == html
+    assert result["htmlSanitized"] == "<p>Hi </p>"
+    assert parse_message(simple())["htmlSanitized"] is None
+
+
+def test_signature_fields_come_from_the_removed_signature() -> None:
+    result = parse_message(FULL)
+    assert result["signature"] == "Alex Chen\nCTO, Acme"
+    assert result["signatureFields"] == {"title": "CTO", "company": "Acme", "phone": None, "urls": []}
+    assert parse_message(simple())["signatureFields"] == {"title": None, "company": None, "phone": None, "urls": []}

@@ -1,0 +1,303 @@
+"""The fast path: fast-mail-parser (Rust) parses and decodes, Python checks it against the raw bytes.
+
+Plain Python, no Dagster. :func:`parse_fast` returns what :func:`parts.parse_stdlib` would (the
+top-level raw header items and a :class:`parts.Part` tree) or None, and then the caller falls
+back to the stdlib parser. It declines every message on which the two could disagree:
+
+* the Rust tree must account for every byte: each part's raw header block is read here with
+  the stdlib's rules (anything the stdlib would flag as a defect declines), each leaf must end
+  exactly at a delimiter line the stdlib recognises (``body start + encoded_size``), every
+  multipart must open and close with its own boundary, and no other boundary's delimiter may
+  hide in a preamble, epilogue or text body (the stdlib splits at every enclosing boundary);
+* base64 bodies are taken from the Rust decoder only when their text is canonical (alphabet
+  and line breaks, padding only at the end), which is exactly where the stdlib decodes the
+  same bytes without a defect; every other body is decoded here from its raw bytes, with the
+  stdlib's decoders (:func:`parts.decode_payload`);
+* a message the stdlib parser would see trimmed by :func:`parts.limit_structure` declines, and
+  so does one beyond ``MAX_PARTS`` parts or ``MAX_DEPTH`` levels, or one fast-mail-parser
+  rejects, or with message/* parts other than message/rfc822, multipart/digest, duplicate
+  MIME headers or bare CR line breaks.
+
+Part headers are interpreted by :func:`parts.part_meta` in both paths, so the result is the
+same as the stdlib path's by construction where the structure agrees; a test runs both paths
+over the sample inbox, the fixtures and CPython's email test data to hold it to that.
+"""
+
+from __future__ import annotations
+
+import re
+
+import fast_mail_parser
+
+from lead_pipeline.mail.parts import MAX_DEPTH, MAX_PARTS, Part, limit_structure, part_meta, transfer_encoding
+
+__all__ = ["header_value", "parse_fast"]
+
+# Header block lines the stdlib would not read as "name:" or a continuation (see header_block).
+_BAD_FIRST_LINE_RE = re.compile(rb"--|From |[ \t]|(?![\x21-\x39\x3b-\x7e]+:)")
+_BAD_LINE_RE = re.compile(rb"\n(?:--|From |(?![ \t]|[\x21-\x39\x3b-\x7e]+:|\Z))")
+_FIELD_SPLIT_RE = re.compile(rb"\n(?![ \t])")  # between fields: a line break not followed by a fold
+_BLANK_LINE_RE = re.compile(rb"\n\r?\n")
+_UNENCODED = frozenset({"", "7bit", "8bit", "binary"})
+_B64_KEEP_TAIL = 100  # bytes of each base64 body kept for the limit check (see _Layout.check_limits)
+
+
+_MIME_HEADERS = frozenset({"content-type", "content-disposition", "content-transfer-encoding", "content-id"})
+
+
+def header_value(raw: bytes) -> str:
+    """A header value as the stdlib keeps it (policy.header_source_parse): left-stripped, 8-bit
+    bytes as surrogate escapes, folding line breaks included."""
+    return raw.decode("ascii", "surrogateescape").lstrip(" \t")
+
+
+class _Decline(Exception):
+    """The message needs the stdlib parser."""
+
+
+def parse_fast(data: bytes) -> tuple[list[tuple[str, bytes]], Part] | None:
+    """(top-level raw header items, root part), or None when the stdlib parser must decide.
+
+    Header values are bytes here: :func:`header_value` makes them what the stdlib gives.
+    """
+    try:
+        tree = fast_mail_parser.parse_email_tree(data, mode="lazy")
+    except Exception:  # noqa: BLE001 - any refusal (ParseError, limits) just means the slow path
+        return None
+    layout = _Layout(data)
+    try:
+        items, root, end = layout.node(tree, 0, 0, (), "text/plain")
+        if end != len(data):
+            raise _Decline
+        layout.check_limits()
+    except _Decline:
+        return None
+    return items, root
+
+
+class _Layout:
+    """Maps the Rust tree onto ``data``, checking it with the stdlib's parsing rules."""
+
+    __slots__ = ("data", "parts", "base64_spans")
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.parts = 0
+        self.base64_spans: list[tuple[int, int]] = []
+
+    # -- nodes ----------------------------------------------------------------------------
+    def node(self, node, start: int, depth: int, enclosing: tuple[bytes, ...], default_type: str):
+        """(header items, Part, end) for the node whose header block starts at ``start``.
+
+        ``end`` is where the node's content ends: before the line break that precedes the
+        enclosing multipart's next delimiter line, or the end of the data.
+        """
+        self.parts += 1
+        if depth > MAX_DEPTH or self.parts > MAX_PARTS:
+            raise _Decline
+        items, body_start = self.header_block(start)
+        content_type = disposition = content_id = cte_raw = None
+        for name, raw_value in items:
+            key = name.lower()
+            if key not in _MIME_HEADERS:
+                continue
+            value = header_value(raw_value)
+            if key == "content-type":
+                if content_type is not None:
+                    raise _Decline  # duplicates: the stdlib reads the first, Rust may not
+                content_type = value
+            elif key == "content-disposition":
+                if disposition is not None:
+                    raise _Decline
+                disposition = value
+            elif key == "content-transfer-encoding":
+                if cte_raw is not None:
+                    raise _Decline
+                cte_raw = value
+            elif key == "content-id" and content_id is None:
+                content_id = value
+        meta = part_meta(content_type, disposition, default_type)
+        ctype = meta[0]
+        cte = transfer_encoding(cte_raw)
+        maintype = ctype.partition("/")[0]
+        if maintype == "multipart":
+            part, end = self.multipart(node, meta, content_id, body_start, depth, enclosing, cte_raw, cte)
+            return items, part, end
+        if maintype == "message":
+            # the stdlib parses any message/* body as a message, undecoded; Rust only rfc822, decoded
+            if ctype != "message/rfc822" or cte not in _UNENCODED or not node.is_message or len(node.children) != 1:
+                raise _Decline
+            inner_items, inner, end = self.node(node.children[0], body_start, depth + 1, enclosing, "text/plain")
+            inner.header_items = inner_items
+            return items, Part(meta, content_id, [inner]), end
+        if node.children or node.is_message or node.encoded_size is None:
+            raise _Decline
+        end = body_start + node.encoded_size
+        if end > len(self.data):
+            raise _Decline
+        if cte == "base64":
+            self.check_base64(body_start, end)
+            try:
+                payload = node.content
+            except Exception:  # noqa: BLE001 - DecodeError: the stdlib decodes leniently
+                raise _Decline from None
+            self.base64_spans.append((body_start, end))
+            return items, Part(meta, content_id, None, payload=payload), end
+        raw = self.data[body_start:end]
+        self.check_text(raw, enclosing)
+        return items, Part(meta, content_id, None, raw=raw, cte=cte), end
+
+    def multipart(self, node, meta, content_id, body_start, depth, enclosing, cte_raw, cte):
+        boundary = meta[5]
+        if (
+            boundary is None
+            or not node.children
+            or (cte_raw is not None and cte not in ("7bit", "8bit", "binary"))
+            or meta[0] == "multipart/digest"  # its parts default to message/rfc822
+            or not boundary.isascii()
+        ):
+            raise _Decline
+        own = boundary.encode("ascii")
+        if not own or own in enclosing:
+            raise _Decline
+        boundaries = enclosing + (own,)
+        found = self.next_delimiter(body_start, boundaries)
+        if found is None or found[1] != own or found[2]:
+            raise _Decline  # no start boundary, or the parent's comes first
+        pos = found[3]
+        children = []
+        last = len(node.children) - 1
+        for index, child in enumerate(node.children):
+            _, part, end = self.node(child, pos, depth + 1, boundaries, "text/plain")
+            children.append(part)
+            closing, pos = self.delimiter_after(end, own)
+            if closing != (index == last):
+                raise _Decline
+        # the epilogue runs to the enclosing multipart's next delimiter line, or to the end
+        if not enclosing:
+            self.check_text(self.data[pos:], ())
+            return Part(meta, content_id, children), len(self.data)
+        found = self.next_delimiter(pos, enclosing)
+        if found is None:
+            raise _Decline
+        line_start = found[0]
+        return Part(meta, content_id, children), line_start - (2 if self.data.startswith(b"\r\n", line_start - 2) else 1)
+
+    # -- raw-byte rules -------------------------------------------------------------------
+    def header_block(self, start: int) -> tuple[list[tuple[str, bytes]], int]:
+        """(raw header items, body start) with the stdlib feedparser's rules; declines on defects.
+
+        Every line up to the blank one must start a field (a name and a colon) or continue one
+        (a space or tab). Anything else - a bare CR, a line without a colon, a leading
+        continuation, an mbox "From " line, a "--" line - is a defect or a different split in
+        the stdlib: decline. Values stay bytes until read (see :func:`header_value`).
+        """
+        data = self.data
+        if data.startswith(b"\n", start) or data.startswith(b"\r\n", start):
+            return [], start + (1 if data[start] == 0x0A else 2)
+        blank = _BLANK_LINE_RE.search(data, start)
+        if blank is None:
+            block, body_start = data[start:], len(data)
+        else:
+            block, body_start = data[start : blank.start() + 1], blank.end()
+        if (
+            _BAD_FIRST_LINE_RE.match(block)
+            or _BAD_LINE_RE.search(block)
+            or (b"\r" in block and block.count(b"\r") != block.count(b"\r\n"))
+        ):
+            raise _Decline
+        # policy.header_source_parse: the name as written; the value with its folds, minus the EOL
+        return [
+            (name.decode("ascii"), value.rstrip(b"\r\n"))
+            for name, _, value in (field.partition(b":") for field in _FIELD_SPLIT_RE.split(block) if field)
+        ], body_start
+
+    def next_delimiter(self, pos: int, boundaries: tuple[bytes, ...]):
+        """The first delimiter line at or after ``pos`` (a line start) of any of ``boundaries``.
+
+        Returns (line start, boundary, is close, start of the next line) or None. Declines on
+        a bare CR in the text passed over.
+        """
+        data = self.data
+        at = pos if data.startswith(b"--", pos) else data.find(b"\n--", pos) + 1
+        while at > 0:
+            for boundary in boundaries:
+                kind = self.delimiter_line(at, boundary)
+                if kind is not None:
+                    self.check_text(data[pos:at], ())
+                    return at, boundary, kind[0], kind[1]
+            at = data.find(b"\n--", at) + 1
+        self.check_text(data[pos:], ())
+        return None
+
+    def delimiter_line(self, at: int, boundary: bytes) -> tuple[bool, int] | None:
+        """(is close, start of the next line) when the line at ``at`` is a delimiter of ``boundary``.
+
+        The stdlib's rule: ``--boundary``, optionally ``--``, then only spaces/tabs to the EOL.
+        """
+        data = self.data
+        if not data.startswith(b"--" + boundary, at):
+            return None
+        q = at + 2 + len(boundary)
+        closing = data.startswith(b"--", q)
+        if closing:
+            q += 2
+        nl = data.find(b"\n", q)
+        line_end = len(data) if nl == -1 else nl + 1
+        rest = data[q:line_end].rstrip(b"\n")
+        if rest.endswith(b"\r"):
+            rest = rest[:-1]
+        if rest.strip(b" \t"):
+            return None
+        return closing, line_end
+
+    def delimiter_after(self, end: int, boundary: bytes) -> tuple[bool, int]:
+        """The delimiter line that must follow a part ending at ``end`` (after one line break)."""
+        data = self.data
+        if data.startswith(b"\r\n", end):
+            at = end + 2
+        elif data.startswith(b"\n", end):
+            at = end + 1
+        else:
+            raise _Decline
+        kind = self.delimiter_line(at, boundary)
+        if kind is None:
+            raise _Decline
+        return kind
+
+    def check_base64(self, start: int, end: int) -> None:
+        """Canonical base64 only: both decoders agree on it and the stdlib records no defect."""
+        data = self.data
+        if data.find(b" ", start, end) != -1 or data.find(b"\t", start, end) != -1 or data.find(b"\x0c", start, end) != -1:
+            raise _Decline  # the stdlib flags embedded whitespace as a defect, Rust skips it
+        pad = data.find(b"=", start, end)
+        if pad != -1 and data[pad:end].translate(None, b"=\r\n"):
+            raise _Decline  # padding before the end: Rust decodes on, the stdlib stops
+
+    @staticmethod
+    def check_text(raw: bytes, enclosing: tuple[bytes, ...]) -> None:
+        """No line break or delimiter in a body that the stdlib would see and Rust might not."""
+        if b"\r" in raw and raw.count(b"\r") != raw.count(b"\r\n"):
+            raise _Decline
+        for boundary in enclosing:
+            if b"\n--" + boundary in raw or raw.startswith(b"--" + boundary):
+                raise _Decline
+
+    def check_limits(self) -> None:
+        """Decline what the stdlib path would trim: :func:`limit_structure` on the same bytes.
+
+        Canonical base64 text holds no delimiter line and no declaration (no "-", no ":", "="
+        only at its end), so all of it but its tail is left out of the check.
+        """
+        data = self.data
+        if self.base64_spans:
+            pieces, prev = [], 0
+            for start, end in self.base64_spans:
+                if end - start > 2 * _B64_KEEP_TAIL:
+                    pieces.append(data[prev:start])
+                    prev = end - _B64_KEEP_TAIL
+            pieces.append(data[prev:])
+            data = b"".join(pieces)
+        trimmed, codes = limit_structure(data)
+        if codes or trimmed is not data:
+            raise _Decline
