@@ -11,13 +11,14 @@ from lead_pipeline.defs.ingest import sensors as ingest_sensors
 from lead_pipeline.defs.leads import assets as lead_assets
 from lead_pipeline.defs.leads import checks as lead_checks
 from lead_pipeline.defs.parse import assets as parse_assets
+from lead_pipeline.defs.publish import assets as publish_assets
 from lead_pipeline.defs.resources import build_resources
 from lead_pipeline.defs.warehouse import assets as warehouse_assets
 from lead_pipeline.defs.warehouse import checks as warehouse_checks
 from lead_pipeline.settings import Settings
 
-AREAS = (ingest_assets, parse_assets, lead_assets, warehouse_assets)
-CHECKS = (lead_checks, warehouse_checks)
+AREAS = (ingest_assets, parse_assets, lead_assets, publish_assets, warehouse_assets)
+CHECKS = (lead_checks, warehouse_checks, publish_assets)
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:

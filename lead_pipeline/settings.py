@@ -29,6 +29,9 @@ class Settings:
     webhook_secrets: tuple[str, ...] = ()
     mailgun_signing_keys: tuple[str, ...] = ()
     enrichment_api_url: str | None = None
+    crm_api_url: str | None = None
+    alert_threshold: int = 60
+    base_url: str = "http://127.0.0.1:3000"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -46,6 +49,9 @@ class Settings:
             webhook_secrets=_csv(env.get("MAILPARSE_WEBHOOK_SECRETS")),
             mailgun_signing_keys=_csv(env.get("MAILGUN_SIGNING_KEYS")),
             enrichment_api_url=env.get("ENRICHMENT_API_URL") or None,
+            crm_api_url=env.get("CRM_API_URL") or None,
+            alert_threshold=int(env.get("LEAD_ALERT_THRESHOLD") or 60),
+            base_url=env.get("LEAD_PIPELINE_BASE_URL") or "http://127.0.0.1:3000",
         )
 
     @property

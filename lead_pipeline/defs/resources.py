@@ -106,12 +106,26 @@ class EnrichmentResource(dg.ConfigurableResource):
         return HttpEnrichmentProvider(self.api_url, self.api_token, timeout=self.timeout_s)
 
 
+def _secret(name: str):
+    """A secret read when the run starts, not baked into the definitions; None when unset."""
+    return dg.EnvVar(name) if os.environ.get(name) else None
+
+
 def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
     from lead_pipeline.defs.ingest.resources import MailParseResource
+    from lead_pipeline.defs.publish.resources import PublishResource
 
     token = dg.EnvVar("MAILPARSE_API_TOKEN") if os.environ.get("MAILPARSE_API_TOKEN") else None
     enrichment_token = dg.EnvVar("ENRICHMENT_API_TOKEN") if os.environ.get("ENRICHMENT_API_TOKEN") else None
     return {
+        "publishing": PublishResource(
+            crm_api_url=settings.crm_api_url,
+            crm_api_token=_secret("CRM_API_TOKEN"),
+            slack_webhook_url=_secret("SLACK_WEBHOOK_URL"),
+            helpdesk_webhook_url=_secret("HELPDESK_WEBHOOK_URL"),
+            alert_threshold=settings.alert_threshold,
+            base_url=settings.base_url,
+        ),
         "enrichment": EnrichmentResource(api_url=settings.enrichment_api_url, api_token=enrichment_token),
         "mailparse": MailParseResource(
             api_url=settings.mailparse_api_url, api_token=token, aliases=list(settings.mailparse_aliases)

@@ -165,3 +165,41 @@ lead_deliveries = sa.Table(
     sa.Column("received_date", sa.String(10), nullable=False, index=True),
     sa.Index("ix_lead_deliveries_message_sender", "message_id", "sender_email"),
 )
+
+# -- publishing (lead_pipeline/publish, lead_pipeline/stores/publishing.py) --------------------
+
+# One row per (lead, channel) ever published or due to be: what was (or would be) sent, where it went,
+# and in which state. Rows are claimed (`pending` + `claim_token`) before any outbound call, so two
+# runs never publish the same lead at once; a `sent` row is never un-sent, only flagged (`flag_reason`).
+publish_ledger = sa.Table(
+    "publish_ledger",
+    metadata,
+    sa.Column("lead_id", sa.String(40), primary_key=True),
+    sa.Column("channel", sa.String(16), primary_key=True),  # crm, slack, helpdesk
+    sa.Column("state", sa.String(16), nullable=False, index=True),  # pending, sent, failed, recorded_unsent, flagged
+    sa.Column("claim_token", sa.String(40), nullable=True),
+    sa.Column("claimed_at", sa.String(32), nullable=True),
+    sa.Column("crm_contact_id", sa.Text, nullable=True),
+    sa.Column("crm_deal_id", sa.Text, nullable=True),
+    sa.Column("ticket_id", sa.Text, nullable=True),
+    sa.Column("payload", sa.Text, nullable=True),  # JSON of what was (or would be) sent
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("first_sent_at", sa.String(32), nullable=True),
+    sa.Column("updated_at", sa.String(32), nullable=False),
+    sa.Column("score_at_publish", sa.Integer, nullable=True),
+    sa.Column("route_at_publish", sa.String(16), nullable=True),
+    sa.Column("flag_reason", sa.Text, nullable=True),  # set while a published lead no longer qualifies
+    sa.Column("flagged_at", sa.String(32), nullable=True),
+)
+
+# Leads routed to nurture, for the marketing list.
+nurture_list = sa.Table(
+    "nurture_list",
+    metadata,
+    sa.Column("lead_id", sa.String(40), primary_key=True),
+    sa.Column("email", sa.Text, nullable=False),
+    sa.Column("name", sa.Text, nullable=True),
+    sa.Column("company", sa.Text, nullable=True),
+    sa.Column("added_at", sa.String(32), nullable=False),
+)

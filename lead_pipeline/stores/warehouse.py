@@ -72,6 +72,7 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("route", "VARCHAR"),
         ("status", "VARCHAR NOT NULL"),
         ("duplicate_count", "INTEGER NOT NULL"),
+        ("published_at", "TIMESTAMPTZ"),
     ],
     "contacts": [
         ("contact_email", "VARCHAR PRIMARY KEY"),
@@ -240,6 +241,23 @@ def message_rows(messages: pd.DataFrame, lead_of: dict[str, tuple[str, bool]]) -
     return pd.DataFrame(rows, columns=columns("messages"))
 
 
+# What the CRM channel of the publish ledger says about a lead, as the lead's status.
+CRM_STATUS = {"sent": "published", "recorded_unsent": "ready", "failed": "publish_failed", "pending": "publishing"}
+
+
+def with_publication(leads: pd.DataFrame, crm_ledger: dict[str, Any]) -> pd.DataFrame:
+    """Leads with `status` and `published_at` from the CRM ledger (rows keyed by lead_id)."""
+    status, published_at = [], []
+    for lead_id, current in zip(leads["lead_id"], leads["status"], strict=True):
+        row = crm_ledger.get(lead_id)
+        state = CRM_STATUS.get(row.state, current) if row is not None else current
+        if row is not None and row.state == "sent" and row.flag_reason:
+            state = "published_flagged"
+        status.append(state)
+        published_at.append(row.first_sent_at if row is not None and row.state == "sent" else None)
+    return leads.assign(status=status, published_at=published_at)
+
+
 def attachment_rows(
     leads: pd.DataFrame,
     records_by_landing: dict[str, dict[str, Any]],
@@ -288,7 +306,9 @@ def refresh_kpi_daily(conn: duckdb.DuckDBPyConnection, window: DateWindow) -> pd
         lead_counts AS (
             SELECT received_date AS day, coalesce(source_alias, '{UNKNOWN_ALIAS}') AS source_alias,
                    count(*) AS leads,
-                   count(*) FILTER (WHERE route = 'crm') AS qualified
+                   count(*) FILTER (WHERE route = 'crm') AS qualified,
+                   quantile_cont(epoch(published_at) - epoch(received_at), 0.5) AS median_latency_to_crm_s,
+                   quantile_cont(epoch(published_at) - epoch(received_at), 0.95) AS p95_latency_to_crm_s
             FROM leads WHERE received_date >= ? AND received_date < ?
             GROUP BY ALL
         ),
@@ -307,9 +327,8 @@ def refresh_kpi_daily(conn: duckdb.DuckDBPyConnection, window: DateWindow) -> pd
                coalesce(l.leads, 0)::INTEGER AS leads,
                coalesce(l.qualified, 0)::INTEGER AS qualified,
                coalesce(l.qualified, 0) / nullif(coalesce(l.leads, 0), 0) AS qualification_rate,
-               -- CRM publishing does not exist yet, so there is no latency to report.
-               NULL::DOUBLE AS median_latency_to_crm_s,
-               NULL::DOUBLE AS p95_latency_to_crm_s
+               l.median_latency_to_crm_s,
+               l.p95_latency_to_crm_s
         FROM keys k
         LEFT JOIN parsed p USING (day, source_alias)
         LEFT JOIN failed f USING (day, source_alias)

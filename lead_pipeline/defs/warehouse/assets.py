@@ -2,6 +2,7 @@ import dagster as dg
 
 from lead_pipeline.defs.leads.assets import scored_leads
 from lead_pipeline.defs.parse.assets import parsed_messages
+from lead_pipeline.defs.publish.assets import published_leads
 from lead_pipeline.defs.partitions import daily_partitions, single_run_backfill, window_of
 from lead_pipeline.defs.resources import BlobStoreResource, LeadStoreResource, WarehouseResource
 
@@ -31,8 +32,8 @@ def warehouse_messages(
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec(["warehouse", "leads"], deps=[scored_leads], description="Deduplicated, scored, routed leads.",
-                     **WAREHOUSE),
+        dg.AssetSpec(["warehouse", "leads"], deps=[scored_leads, published_leads],
+                     description="Deduplicated, scored, routed leads, with their publication status.", **WAREHOUSE),
         dg.AssetSpec(["warehouse", "lead_attachments"], deps=[scored_leads],
                      description="Attachment metadata of each lead's message.", **WAREHOUSE),
         dg.AssetSpec(["warehouse", "contacts"], deps=[scored_leads],
@@ -47,8 +48,11 @@ def warehouse_leads(
     from lead_pipeline.stores import warehouse as tables
     from lead_pipeline.stores.operational import message_records
 
+    from lead_pipeline.stores.publishing import ledger_rows
+
     store = lead_store.open()
     leads = store.read_leads_in(window_of(context))
+    leads = tables.with_publication(leads, ledger_rows(store, "crm", leads["lead_id"].tolist()))
     blob_store = blobs.open()
     attachments = tables.attachment_rows(
         leads, message_records(store, leads["landing_id"].tolist()),
