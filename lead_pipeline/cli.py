@@ -76,6 +76,30 @@ def cmd_webhook_serve(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def cmd_generate(args: argparse.Namespace, out: TextIO) -> int:
+    import time
+    from datetime import date
+
+    from lead_pipeline.synthetic import write_corpus
+
+    try:
+        start = date.fromisoformat(args.start)
+    except ValueError:
+        print(f"lead-pipeline generate: --start is not a date (YYYY-MM-DD): {args.start!r}", file=sys.stderr)
+        return 2
+    if args.messages < 0 or args.days < 1:
+        print("lead-pipeline generate: --messages must be >= 0 and --days >= 1", file=sys.stderr)
+        return 2
+    started = time.perf_counter()
+    written = write_corpus(args.out, args.messages, seed=args.seed, start=start, days=args.days, fmt=args.format)
+    seconds = time.perf_counter() - started
+    out.write(
+        f"generated {written.messages} messages, {written.bytes} bytes in {seconds:.2f} s "
+        f"({written.messages / seconds if seconds else 0:,.0f} messages/s) -> {written.path}\n"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lead-pipeline", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -89,6 +113,17 @@ def build_parser() -> argparse.ArgumentParser:
     parse.add_argument("paths", nargs="+", metavar="PATH", help="a .eml file, a folder, an mbox file, a Maildir, or -")
     parse.add_argument("--strict", action="store_true", help="exit 1 when any message could not be parsed")
     parse.set_defaults(handler=cmd_parse)
+
+    generate = commands.add_parser("generate", help="realistic synthetic mail for load tests and benchmarks")
+    generate.add_argument("--messages", type=int, required=True, metavar="N", help="how many messages")
+    generate.add_argument("--out", required=True, metavar="DIR",
+                          help="output folder: DIR/YYYY-MM-DD/<n>.eml, or DIR/inbox.mbox with --format mbox")
+    generate.add_argument("--seed", type=int, default=0, help="the same seed gives the same messages (default 0)")
+    generate.add_argument("--start", default="2026-01-01", metavar="YYYY-MM-DD",
+                          help="first day of arrival (default 2026-01-01)")
+    generate.add_argument("--days", type=int, default=365, help="days the arrivals spread over (default 365)")
+    generate.add_argument("--format", choices=("eml", "mbox"), default="eml", help="eml files (default) or one mbox")
+    generate.set_defaults(handler=cmd_generate)
 
     webhook = commands.add_parser("webhook", help="the webhook receiver")
     webhook_commands = webhook.add_subparsers(dest="webhook_command", required=True)

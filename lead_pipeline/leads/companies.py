@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from lead_pipeline.leads.signals import TITLE_WORDS
 
@@ -29,9 +30,13 @@ def without_legal_form(name: str) -> str:
     return name
 
 
+_NOT_ALNUM = re.compile(r"[\W_]+")  # \w is str.isalnum() plus "_"
+
+
+@lru_cache(maxsize=65_536)
 def _squash(text: str) -> str:
     folded = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(ch for ch in folded if ch.isalnum())
+    return _NOT_ALNUM.sub("", folded)
 
 
 _JAPANESE_COMPANY = re.compile(r"(?:株式会社|有限会社)\S+|\S+(?:株式会社|有限会社)")

@@ -9,12 +9,11 @@ from datetime import date
 from email.utils import parseaddr
 from typing import Any
 
-from selectolax.lexbor import LexborHTMLParser as HTMLParser
-
 from lead_pipeline.leads import normalise as norm
 from lead_pipeline.leads import signals
 from lead_pipeline.leads.companies import company_from_signature, without_legal_form
 from lead_pipeline.leads.firmographics import Firmographics
+from lead_pipeline.leads.keywords import Keys
 from lead_pipeline.leads.quantities import find_budget, find_team_size, find_timeline
 from lead_pipeline.mail.clean import clean_body, content_hash, html_to_text
 
@@ -30,6 +29,8 @@ _FORWARD_MARKER = re.compile(
     r"|-{2,}\s*Message transféré\s*-{2,}|-{2,}\s*(?:Original Message|Ursprüngliche Nachricht)\s*-{2,})\s*$",
     re.IGNORECASE | re.MULTILINE,
 )
+_FORWARD_KEYS = Keys("forwarded message", "weitergeleitete nachricht", "message transféré", "original message",
+                     "ursprüngliche nachricht")
 _HEADER_LINE = re.compile(r"^\s*\*?(From|De|Von|Date|Sent|Envoyé|Gesendet|To|À|An|Cc|Subject|Objet|Betreff)\*?:\s*(.*)$",
                           re.IGNORECASE)
 _FORM_FIELD = re.compile(r"^\s*([A-Za-z][A-Za-z ]{1,30}?)\s*:\s*(.+?)\s*$")
@@ -56,7 +57,7 @@ def forwarded_original(text: str, alias: str | None, forwarder: str) -> Forwarde
     "Original Message" blocks also appear in ordinary replies, so they count as a forward only when
     the forwarder is a colleague (same domain as the receiving alias).
     """
-    match = _FORWARD_MARKER.search(text or "")
+    match = _FORWARD_MARKER.search(text) if text and _FORWARD_KEYS.any_in(text) else None
     if not match:
         return None
     is_forward_marker = "original" not in match.group(0).lower() and "ursprüngliche" not in match.group(0).lower()
@@ -86,17 +87,25 @@ def forwarded_original(text: str, alias: str | None, forwarder: str) -> Forwarde
     return Forwarded(email, norm.normalise_person_name(sender[0]), "\n".join(lines[body_start:]).strip())
 
 
+# `"<t" in html.lower()`, without lower-casing the document ("t" and "T" are all that lower to "t").
+_TABLE_TAG = re.compile("<[tT]")
+# A form needs an email field: a `Field: value` line named "Email", "Email address" or "Work email"
+# (ASCII letters, any case). Text with no "email" followed by letters or spaces and a colon has none,
+# and no field of it can count.
+_EMAIL_FIELD = re.compile(r"[Ee][Mm][Aa][Ii][Ll][A-Za-z ]*\s*:")
+
+
 def web_form_fields(text: str | None, html: str | None) -> dict[str, str]:
     """Fields of a web-form notification (`Field: value` lines or a two-column HTML table)."""
     fields: dict[str, str] = {}
-    if html and "<t" in html.lower():
-        for row in HTMLParser(html).css("tr"):
+    if html and _TABLE_TAG.search(html):
+        for row in signals.parsed_html(html).css("tr"):
             cells = row.css("td, th")
             if len(cells) == 2:
                 key = FORM_FIELD_NAMES.get(cells[0].text(strip=True).rstrip(":").strip().lower())
                 if key and key not in fields:
                     fields[key] = cells[1].text(separator=" ", strip=True)
-    if not fields and text:
+    if not fields and text and _EMAIL_FIELD.search(text):
         for line in text.splitlines():
             match = _FORM_FIELD.match(line)
             if match:
@@ -262,5 +271,9 @@ def lead_candidate(record: dict[str, Any], landing_id: str, firmographics: Firmo
         "budget_currency": budget.currency if budget else None,
         "timeline": timeline,
         "team_size": team_size,
-        "features": json.dumps(features, sort_keys=True, ensure_ascii=False),
+        "features": _encode_features(features),
     }
+
+
+# json.dumps(features, sort_keys=True, ensure_ascii=False), without building an encoder per call.
+_encode_features = json.JSONEncoder(sort_keys=True, ensure_ascii=False).encode

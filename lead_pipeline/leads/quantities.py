@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from lead_pipeline.leads.keywords import Keys
+
 CURRENCY_SYMBOLS = {"$": "USD", "US$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY", "円": "JPY", "A$": "AUD", "C$": "CAD"}
 CURRENCY_CODES = ("USD", "EUR", "GBP", "SEK", "NOK", "DKK", "CHF", "JPY", "AUD", "CAD", "INR", "SGD", "BRL", "MXN", "PLN")
 _SCALE = {"k": 1e3, "m": 1e6, "mn": 1e6, "mio": 1e6, "million": 1e6, "bn": 1e9, "万": 1e4}
@@ -37,20 +39,31 @@ _NOT_A_BUDGET = re.compile(
 )
 
 
+# Every amount has a digit; every amount that counts names a currency by one of these.
+_DIGIT = re.compile(r"\d")
+_CURRENCY_KEYS = Keys("$", "€", "£", "¥", "円", *(code.lower() for code in CURRENCY_CODES), *_CURRENCY_WORDS)
+
+
 @dataclass(frozen=True)
 class Budget:
     amount: float
     currency: str
 
 
+_THOUSANDS = re.compile(r"\d{1,3}(?:[ ,.]\d{3})+")
+_THOUSANDS_DECIMALS = re.compile(r"\d{1,3}(?:[ ,.]\d{3})+[.,]\d+")
+_DECIMAL_MARK = re.compile(r"[.,](?=\d+$)")
+_GROUPING = re.compile(r"[ ,.]")
+
+
 def _to_number(text: str) -> float | None:
     digits = text.replace("\u00a0", " ").replace("\u202f", " ")
     # "20.000" and "20,000" are thousands; "1.2" and "1,5" are decimals.
-    if re.fullmatch(r"\d{1,3}(?:[ ,.]\d{3})+", digits):
-        return float(re.sub(r"[ ,.]", "", digits))
-    if re.fullmatch(r"\d{1,3}(?:[ ,.]\d{3})+[.,]\d+", digits):
-        head, _, tail = digits.rpartition(re.search(r"[.,](?=\d+$)", digits).group(0))
-        return float(re.sub(r"[ ,.]", "", head) + "." + tail)
+    if _THOUSANDS.fullmatch(digits):
+        return float(_GROUPING.sub("", digits))
+    if _THOUSANDS_DECIMALS.fullmatch(digits):
+        head, _, tail = digits.rpartition(_DECIMAL_MARK.search(digits).group(0))
+        return float(_GROUPING.sub("", head) + "." + tail)
     try:
         return float(digits.replace(",", "."))
     except ValueError:
@@ -79,8 +92,8 @@ def _amount(match: re.Match[str], tag: str) -> float | None:
 
 def find_budget(text: str | None) -> Budget | None:
     """The stated budget: a range's upper bound, the amount nearest a budget word, else the largest amount."""
-    if not text:
-        return None
+    if not text or not _DIGIT.search(text) or not _CURRENCY_KEYS.any_in(text):
+        return None  # no amount with a currency: no candidate
     candidates: list[tuple[int, float, str]] = []  # (position, amount, currency)
     covered: list[tuple[int, int]] = []
     for match in _RANGE.finditer(text):
@@ -142,6 +155,21 @@ _TIMELINES: tuple[tuple[str, re.Pattern[str]], ...] = (
         rf"|\b{_MONTHS}\s+\d{{4}}\b|\b\d{{4}}-\d{{2}}-\d{{2}}\b|[0-9０-９]{{1,2}}月",
         re.IGNORECASE)),
 )
+# Words one of which each timeline pattern needs (see keywords.py): most texts name none.
+_TIMELINE_KEYS = {
+    "asap": Keys("asap", "a.s.a.p", "soon", "urgent", "immediately", "away", "dès", "vite", "schnell", "dringend", "antes",
+             "rápido", "prima", "snel", "snarast", "至急", "早急", "できるだけ早く"),
+    "this_week": Keys("week", "friday", "woche", "semaine", "semana"),
+    "this_month": Keys("month", "within", "weeks", "monat", "mois", "mes"),
+    "next_quarter": Keys("quarter", "quartal", "trimestre", "kwartaal", "来期", "四半期"),
+    "this_quarter": Keys("quarter", "quartal", "trimestre", "kwartaal", "kvartal", "四半期"),
+    # a month's name; the other forms have digits
+    "date": Keys("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec", "märz", "mai", "okt",
+             "dez", "fév", "avr", "jui", "août", "déc", "ene", "abr", "ago", "dic", "gen", "mag", "giu", "lug", "set",
+             "ott"),
+}
+_QUARTER_KEYS = Keys("q1", "q2", "q3", "q4", "quarter", "trimestre", "quartal")
+
 _QUARTER = re.compile(
     r"\b(?:q([1-4])|(first|second|third|fourth|1st|2nd|3rd|4th) quarter|"
     r"(primo|secondo|terzo|quarto) trimestre|(premier|deuxième|troisième|quatrième) trimestre|"
@@ -155,7 +183,7 @@ _ORDINALS = {"first": 1, "1st": 1, "primo": 1, "premier": 1, "ersten": 1, "secon
 
 def _named_quarter(text: str, today: date | None) -> str | None:
     """"Q1 2027", "primo trimestre del 2027" relative to the message date."""
-    if today is None:
+    if today is None or not _QUARTER_KEYS.any_in(text):
         return None
     for match in _QUARTER.finditer(text):
         ordinal = match.group(1) or next((g for g in match.groups()[1:5] if g), None)
@@ -182,6 +210,10 @@ def find_timeline(text: str | None, today: date | None = None) -> str | None:
             named = _named_quarter(text, today)
             if named:
                 return named
+            if not _DIGIT.search(text) and not _TIMELINE_KEYS["date"].any_in(text):
+                continue
+        elif not _TIMELINE_KEYS[label].any_in(text):
+            continue
         if pattern.search(text):
             return label
     return None
@@ -190,18 +222,32 @@ def find_timeline(text: str | None, today: date | None = None) -> str | None:
 _APPROX = r"(?:~\s?|about\s+|around\s+|over\s+|roughly\s+|approximately\s+|rund\s+|etwa\s+|environ\s+|unos\s+|circa\s+|約)?"
 _NUM = r"([\d０-９][\d０-９,.]*)"
 # Seats asked for, then the team that would use the product, then the whole company.
+_SEATS = (r"\+?\s*(?:named\s+)?(?:seats|users|licen[cs]es|logins|accounts|utilisateurs|usuarios|benutzer|nutzer|"
+          r"lizenzen|utenti|gebruikers|användare|ライセンス|アカウント)")
+_PEOPLE_TEAM = r"\+?[- ](?:person|people|strong)\s+(?:\w+\s+){0,3}team"
+_ROLES = (r"\+?\s*(?:engineers|developers|sales\s?reps|reps|agents|analysts|sellers|salespeople|account executives|"
+          r"commerciaux|vendeurs|collaborateurs|personnes|vendedores|comerciales|personas|verkäufer|vertriebler|"
+          r"venditori|commerciali|persone|säljare|verkopers|名|人)")
+_HEADCOUNT = (r"\+?[- ]?(?:employees|staff|people|person|mitarbeiter(?:innen)?|mitarbeitende|salariés|employés|"
+              r"empleados|funcionários|dipendenti|medewerkers|anställda|medarbetare)\b")
 _TEAM_SIZES = (
-    re.compile(rf"{_APPROX}{_NUM}\+?\s*(?:named\s+)?(?:seats|users|licen[cs]es|logins|accounts|utilisateurs|"
-               rf"usuarios|benutzer|nutzer|lizenzen|utenti|gebruikers|användare|ライセンス|アカウント)", re.IGNORECASE),
-    re.compile(rf"(?:team|sales team|force) of\s+{_APPROX}{_NUM}|{_APPROX}{_NUM}\+?[- ](?:person|people|strong)\s+"
-               rf"(?:\w+\s+){{0,3}}team|{_APPROX}{_NUM}\+?\s*(?:engineers|developers|sales\s?reps|reps|agents|"
-               rf"analysts|sellers|salespeople|account executives|commerciaux|vendeurs|collaborateurs|personnes|"
-               rf"vendedores|comerciales|personas|verkäufer|vertriebler|venditori|commerciali|persone|säljare|"
-               rf"verkopers|名|人)", re.IGNORECASE),
-    re.compile(rf"{_APPROX}{_NUM}\+?[- ]?(?:employees|staff|people|person|mitarbeiter(?:innen)?|mitarbeitende|"
-               rf"salariés|employés|empleados|funcionários|dipendenti|medewerkers|anställda|medarbetare)\b",
+    re.compile(rf"{_APPROX}{_NUM}{_SEATS}", re.IGNORECASE),
+    re.compile(rf"(?:team|sales team|force) of\s+{_APPROX}{_NUM}|{_APPROX}{_NUM}{_PEOPLE_TEAM}|{_APPROX}{_NUM}{_ROLES}",
                re.IGNORECASE),
+    re.compile(rf"{_APPROX}{_NUM}{_HEADCOUNT}", re.IGNORECASE),
 )
+# The same patterns without the optional "about"/"~" in front of a number: it holds no digit, so
+# the numbers found (the only thing read) are the same, and a pattern that starts with a digit
+# lets the regex engine skip to the digits instead of trying every position.
+_TEAM_SIZE_SCANS = (
+    re.compile(rf"{_NUM}{_SEATS}", re.IGNORECASE),
+    re.compile(rf"(?:team|sales team|force) of\s+{_APPROX}{_NUM}|{_NUM}{_PEOPLE_TEAM}|{_NUM}{_ROLES}", re.IGNORECASE),
+    re.compile(rf"{_NUM}{_HEADCOUNT}", re.IGNORECASE),
+)
+# The second without its "team of" branch, for texts that never say "team of" / "force of": a
+# branch that cannot match anywhere changes nothing, and what remains starts with a digit.
+_TEAM_OF = Keys("team of", "force of")
+_TEAM_SIZE_WITHOUT_TEAM_OF = re.compile(rf"{_NUM}{_PEOPLE_TEAM}|{_NUM}{_ROLES}", re.IGNORECASE)
 
 
 def _count(raw: str) -> int | None:
@@ -211,9 +257,10 @@ def _count(raw: str) -> int | None:
 
 def find_team_size(text: str | None) -> int | None:
     """Seats or users requested, else the size of the team, else the company's head count."""
-    if not text:
-        return None
-    for pattern in _TEAM_SIZES:
+    if not text or not _DIGIT.search(text):
+        return None  # every size is a number
+    seats, team, headcount = _TEAM_SIZE_SCANS
+    for pattern in (seats, team if _TEAM_OF.any_in(text) else _TEAM_SIZE_WITHOUT_TEAM_OF, headcount):
         sizes = [size for match in pattern.finditer(text) if (size := _count(next(g for g in match.groups() if g)))]
         if sizes:
             return max(sizes)

@@ -10,6 +10,7 @@ import hashlib
 import json
 import re
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -17,6 +18,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 import yaml
+from pandas.api.extensions import ExtensionDtype
+from pandas.core.dtypes.cast import maybe_box_native  # what DataFrame.to_dict("records") boxes values with
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 ROUTES = ("crm", "review", "nurture", "support", "recruiting", "spam")
@@ -143,9 +146,12 @@ def _mask(frame: pd.DataFrame, cond: Condition) -> np.ndarray:
         return ~_mask(frame, cond.not_)
     values = _column(frame, cond.field)
     if cond.matches is not None:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", "This pattern is interpreted as a regular expression")
-            return values.astype("string").str.contains(cond.matches, regex=True, na=False).to_numpy(bool)
+        if _only_strings(values):
+            # Each distinct text is searched once (subjects repeat: web forms, auto-replies, replies).
+            codes, uniques = pd.factorize(values)
+            found = _contains(pd.Series(uniques, dtype=object), cond.matches)
+            return np.append(found, False)[codes]  # code -1 (missing) picks the appended False
+        return _contains(values, cond.matches)
     if cond.equals is not None:
         return (values == cond.equals).fillna(False).to_numpy(bool)
     if cond.in_ is not None:
@@ -156,6 +162,17 @@ def _mask(frame: pd.DataFrame, cond: Condition) -> np.ndarray:
             compare = {"gt": numbers.gt, "gte": numbers.ge, "lt": numbers.lt, "lte": numbers.le}[op]
             return compare(bound).fillna(False).to_numpy(bool)
     raise AssertionError("validated condition without a test")
+
+
+def _contains(values: pd.Series, pattern: str) -> np.ndarray:
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "This pattern is interpreted as a regular expression")
+        return values.astype("string").str.contains(pattern, regex=True, na=False).to_numpy(bool)
+
+
+def _only_strings(values: pd.Series) -> bool:
+    """str values or missing ones: distinct values then stand for every row equal to them."""
+    return pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty")
 
 
 def route_for(intent: str, score: int, thresholds: Thresholds) -> str:
@@ -183,20 +200,69 @@ def score_leads(frame: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
         scores += np.where(mask, rule.points, 0)
         fired.append((rule, mask, sorted(set(rule.when.fields()))))
 
-    records = frame[sorted({f for _, _, fs in fired for f in fs})].to_dict("records")
-    breakdowns: list[list[dict[str, Any]]] = [[] for _ in range(n)]
+    # The breakdown, written as json.dumps(breakdown, ensure_ascii=False, sort_keys=True) writes it,
+    # from fragments: a rule's fragment is its evidence values' JSON between constant pieces,
+    # put together for all the leads it fired for at once.
+    encoded = {f: _encoded_values(frame[f]) for f in sorted({f for _, _, fs in fired for f in fs})}
+    written = np.full(n, "", dtype=object)  # each lead's fragments so far, each followed by ", "
     for rule, mask, fields in fired:
-        for row in np.flatnonzero(mask):
-            evidence = {f: _plain(records[row][f]) for f in fields}
-            breakdowns[row].append({"rule": rule.name, "points": rule.points, "evidence": evidence})
+        rows = np.flatnonzero(mask)
+        if not rows.size:
+            continue
+        fragments = np.full(rows.size, '{"evidence": {', dtype=object)
+        for i, field in enumerate(fields):
+            fragments = fragments + ((", " if i else "") + _encode(field) + ": ") + encoded[field][rows]
+        end = '}, "points": ' + _encode(rule.points) + ', "rule": ' + _encode(rule.name) + "}, "
+        written[rows] = written[rows] + (fragments + end)
+    breakdowns = ["[" + w[:-2] + "]" for w in written.tolist()]  # without the last ", "
 
-    intents = frame["intent"].tolist()
+    thresholds = rules.thresholds
     return pd.DataFrame({
         "lead_id": frame["lead_id"].to_numpy(),
         "score": scores.astype(int),
-        "score_breakdown": [json.dumps(b, ensure_ascii=False, sort_keys=True) for b in breakdowns],
-        "route": [route_for(i, int(s), rules.thresholds) for i, s in zip(intents, scores, strict=True)],
+        "score_breakdown": breakdowns,
+        "route": [route_for(i, s, thresholds) for i, s in zip(frame["intent"].tolist(), scores.tolist(), strict=True)],
     })
+
+
+def _encoded_values(column: pd.Series) -> np.ndarray:
+    """The JSON of each row's evidence value (an object array).
+
+    The value is the one `DataFrame.to_dict("records")` gives (object and extension columns
+    boxed to Python scalars) through `_plain`, encoded as json.dumps encodes it inside the
+    breakdown: column-wise for bool, int and str columns, value by value for the others.
+    """
+    dtype = column.dtype
+    if dtype == np.dtype(bool):
+        return np.where(column.to_numpy(), "true", "false").astype(object)
+    if (dtype.kind in "iu" and not isinstance(dtype, ExtensionDtype)) or isinstance(dtype, pd.StringDtype):
+        # Only ints, or only str and missing values (NaN or NA, both null): equal values are the
+        # same value, so each distinct one is encoded once (an int's JSON is its repr).
+        codes, uniques = pd.factorize(column)
+        encode = str if dtype.kind in "iu" else _encode_str
+        return np.array([encode(value) for value in uniques.tolist()] + ["null"], dtype=object)[codes]
+    box = maybe_box_native if dtype == np.dtype(object) or isinstance(dtype, ExtensionDtype) else None
+    # str, int, bool and None encoded once each, keyed by type and value: 1, 1.0 and True are
+    # equal keys but encode apart (and so do 0.0 and -0.0, so floats are encoded every time).
+    memo: dict[tuple[type, Any], str] = {}
+    out = []
+    for value in column.tolist():
+        kind = value.__class__
+        if kind is str or kind is int or kind is bool or value is None:
+            key = (kind, value)
+            found = memo.get(key)
+            if found is None:
+                found = memo[key] = _encode(value)  # boxing and _plain leave these as they are
+            out.append(found)
+        else:
+            out.append(_encode(_plain(box(value) if box else value)))
+    return np.array(out, dtype=object)
+
+
+# json.dumps(value, ensure_ascii=False, sort_keys=True), without building the encoder per call;
+# a str on its own is what that encoder gives it.
+_encode = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
+_encode_str = json.encoder.encode_basestring
 
 
 def _plain(value: Any) -> Any:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
+from lead_pipeline.leads.keywords import Keys
 from lead_pipeline.leads.normalise import registrable_domain
 
 URL_SHORTENERS = frozenset(
@@ -56,6 +58,30 @@ VENDOR_PITCH = re.compile(
     re.IGNORECASE,
 )
 
+# Words one of which each pattern needs to match (see keywords.py): most texts contain none, and
+# looking for them is much cheaper than trying a pattern at every position.
+SPAM_KEYS = Keys(
+    "viagra", "casino", "lottery", "won", "winner", "bitcoin", "crypto", "forex", "guaranteed", "backlink", "seo ",
+    "first page of google", "verify your account", "suspended", "wire transfer", "inheritance", "100% free",
+    "act now", "limited time offer", "click here", "double your",
+)
+INTENT_KEYS = {
+    "job_application": Keys("job application", "applying for", "application for", "my resume", "my cv",
+                            "curriculum vitae", "resume attached", "cover letter", "bewerbung", "candidatur",
+                            "postulación"),
+    "support": Keys("error", "bug", "not working", "cannot ", "can't ", "unable to", "outage", "broken", "ticket",
+                    "support request", "issue with", "failing", "fails", "stopped working", "t work"),
+    "partnership": Keys("partner", "resell", "co-marketing", "referral program", "white-label", "white label"),
+    "demo": Keys("demo", "démo", "dimostrazione", "walkthrough", "product tour", "vorführung", "präsentation", "デモ"),
+    "pricing": Keys("pric", "quot", "cost", "plan", "licen", "enterprise", "budget", "tarif", "prix", "devis", "preis",
+                    "angebot", "kosten", "precio", "presupuesto", "cotización", "preço", "orçamento", "prezz",
+                    "preventivo", "offerte", "prij", "料金", "価格", "見積"),
+}
+VENDOR_PITCH_KEYS = Keys(
+    "recruit", "staffing", "talent", "pre-vetted", "place", "candidate", "headhunt", "available to interview",
+    "first-year salary", "anonymi", "unsubscribe", "browser", "preferences", "you are receiving this", "newsletter",
+)
+
 ALIAS_INTENTS = {"jobs": "job_application", "careers": "job_application", "support": "support",
                  "partners": "partnership"}
 
@@ -100,23 +126,28 @@ def classify_intent(
         return "other"
     hinted = alias_intent(alias)
     # jobs@ also receives recruiter pitches: an application comes with a resume or says it is one.
-    if hinted == "job_application" and (has_document or INTENT_PATTERNS[0][1].search(f"{subject}\n{text}")):
+    if hinted == "job_application" and (has_document or _job_application(f"{subject}\n{text}")):
         return hinted
     if hinted in ("support", "partnership"):
         return hinted
     for haystack in (subject or "", text or ""):
         for intent, pattern in INTENT_PATTERNS:
-            if pattern.search(haystack):
+            if INTENT_KEYS[intent].any_in(haystack) and pattern.search(haystack):
                 return intent
     return "other"
 
 
+def _job_application(text: str) -> bool:
+    return INTENT_KEYS["job_application"].any_in(text) and bool(INTENT_PATTERNS[0][1].search(text))
+
+
 def is_vendor_pitch(text: str) -> bool:
-    return bool(VENDOR_PITCH.search(text or ""))
+    return VENDOR_PITCH_KEYS.any_in(text or "") and bool(VENDOR_PITCH.search(text or ""))
 
 
 def spam_lexicon_hits(subject: str, text: str) -> int:
-    return len(SPAM_LEXICON.findall(f"{subject}\n{text}"))
+    written = f"{subject}\n{text}"
+    return len(SPAM_LEXICON.findall(written)) if SPAM_KEYS.any_in(written) else 0
 
 
 def _host(url: str) -> str | None:
@@ -134,6 +165,7 @@ def _is_ip_literal(host: str) -> bool:
     return True
 
 
+@lru_cache(maxsize=65_536)
 def link_is_suspicious(url: str, anchor_text: str | None = None) -> bool:
     """A shortener, an IP-literal host, or anchor text naming a different domain than the link."""
     host = _host(url)
@@ -148,18 +180,31 @@ def link_is_suspicious(url: str, anchor_text: str | None = None) -> bool:
     return False
 
 
+# An <a> element with an href comes from a start tag "<a" (any case) followed by whitespace or "/"
+# (what lexbor accepts there, checked for every character up to U+3000): HTML without one has no
+# link to look at and needs no parsing.
+_ANCHOR_TAG = re.compile(r"<a[\t\n\f\r />]", re.IGNORECASE)
+
+
+@lru_cache(maxsize=4)
+def parsed_html(html: str) -> HTMLParser:
+    """The parsed document, shared by the readers of one message's HTML (forms, links)."""
+    return HTMLParser(html)
+
+
 def suspicious_link_count(text: str | None, html: str | None) -> int:
     count = 0
     seen: set[str] = set()
-    if html:
-        for anchor in HTMLParser(html).css("a[href]"):
+    if html and _ANCHOR_TAG.search(html):
+        for anchor in parsed_html(html).css("a[href]"):
             href = anchor.attributes.get("href") or ""
             seen.add(href)
             count += link_is_suspicious(href, anchor.text(strip=True))
-    for url in _URL.findall(text or ""):
-        if url not in seen:
-            seen.add(url)
-            count += link_is_suspicious(url)
+    if text and "://" in text:  # every URL the pattern finds has it
+        for url in _URL.findall(text):
+            if url not in seen:
+                seen.add(url)
+                count += link_is_suspicious(url)
     return count
 
 

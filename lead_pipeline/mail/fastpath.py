@@ -33,10 +33,9 @@ from lead_pipeline.mail.parts import MAX_DEPTH, MAX_PARTS, Part, limit_structure
 
 __all__ = ["header_value", "parse_fast"]
 
-# Header block lines the stdlib would not read as "name:" or a continuation (see header_block).
-_BAD_FIRST_LINE_RE = re.compile(rb"--|From |[ \t]|(?![\x21-\x39\x3b-\x7e]+:)")
-_BAD_LINE_RE = re.compile(rb"\n(?:--|From |(?![ \t]|[\x21-\x39\x3b-\x7e]+:|\Z))")
-_FIELD_SPLIT_RE = re.compile(rb"\n(?![ \t])")  # between fields: a line break not followed by a fold
+# One field of a header block, found after the line break before it: the name, then the value
+# after the colon and its leading blanks, folds included, up to a line break that does not fold.
+_FIELD_RE = re.compile(r"\n([\x21-\x39\x3b-\x7e]+):[ \t]*([^\n]*(?:\n[ \t][^\n]*)*)")
 _BLANK_LINE_RE = re.compile(rb"\n\r?\n")
 _UNENCODED = frozenset({"", "7bit", "8bit", "binary"})
 _B64_KEEP_TAIL = 100  # bytes of each base64 body kept for the limit check (see _Layout.check_limits)
@@ -58,7 +57,8 @@ class _Decline(Exception):
 def parse_fast(data: bytes) -> tuple[list[tuple[str, bytes]], Part] | None:
     """(top-level raw header items, root part), or None when the stdlib parser must decide.
 
-    Header values are bytes here: :func:`header_value` makes them what the stdlib gives.
+    Header items are (name, value) as the stdlib's ``raw_items()`` gives them: values as
+    :func:`header_value` makes them (8-bit bytes surrogate-escaped, folds kept).
     """
     try:
         tree = fast_mail_parser.parse_email_tree(data, mode="lazy")
@@ -97,11 +97,10 @@ class _Layout:
             raise _Decline
         items, body_start = self.header_block(start)
         content_type = disposition = content_id = cte_raw = None
-        for name, raw_value in items:
+        for name, value in items:
             key = name.lower()
             if key not in _MIME_HEADERS:
                 continue
-            value = header_value(raw_value)
             if key == "content-type":
                 if content_type is not None:
                     raise _Decline  # duplicates: the stdlib reads the first, Rust may not
@@ -190,7 +189,7 @@ class _Layout:
         Every line up to the blank one must start a field (a name and a colon) or continue one
         (a space or tab). Anything else - a bare CR, a line without a colon, a leading
         continuation, an mbox "From " line, a "--" line - is a defect or a different split in
-        the stdlib: decline. Values stay bytes until read (see :func:`header_value`).
+        the stdlib: decline. Values are what :func:`header_value` makes of the raw bytes.
         """
         data = self.data
         if data.startswith(b"\n", start) or data.startswith(b"\r\n", start):
@@ -200,17 +199,25 @@ class _Layout:
             block, body_start = data[start:], len(data)
         else:
             block, body_start = data[start : blank.start() + 1], blank.end()
+        text = block.decode("ascii", "surrogateescape")
         if (
-            _BAD_FIRST_LINE_RE.match(block)
-            or _BAD_LINE_RE.search(block)
-            or (b"\r" in block and block.count(b"\r") != block.count(b"\r\n"))
+            not text
+            or text[0] in " \t"
+            or text.startswith("--")
+            or "\n--" in text
+            or ("\r" in text and text.count("\r") != text.count("\r\n"))
         ):
             raise _Decline
         # policy.header_source_parse: the name as written; the value with its folds, minus the EOL
-        return [
-            (name.decode("ascii"), value.rstrip(b"\r\n"))
-            for name, _, value in (field.partition(b":") for field in _FIELD_SPLIT_RE.split(block) if field)
-        ], body_start
+        # and its leading blanks (see header_value), all fields in one pass over the decoded block
+        items = _FIELD_RE.findall("\n" + text)
+        # every line must start a field or fold; any other ("From ...", no colon, ...) is uncounted
+        lines = text.count("\n") + (not text.endswith("\n"))
+        if len(items) + text.count("\n ") + text.count("\n\t") != lines:
+            raise _Decline
+        if "\r" in text:
+            items = [(name, value.rstrip("\r\n")) for name, value in items]
+        return items, body_start
 
     def next_delimiter(self, pos: int, boundaries: tuple[bytes, ...]):
         """The first delimiter line at or after ``pos`` (a line start) of any of ``boundaries``.

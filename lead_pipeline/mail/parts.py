@@ -225,16 +225,14 @@ def part_meta(content_type: str | None, disposition: str | None, default_type: s
         content_type = content_type.replace("\r", "").replace("\n", "")
     if disposition is not None and ("\n" in disposition or "\r" in disposition):
         disposition = disposition.replace("\r", "").replace("\n", "")
+    return _part_meta(content_type, disposition, default_type)
+
+
+@functools.lru_cache(maxsize=4096)  # 'text/plain; charset="utf-8"' and the like, part after part
+def _part_meta(content_type: str | None, disposition: str | None, default_type: str) -> tuple:
     values: list[str] = []
-
-    def mask(match: re.Match) -> str:
-        quoted, token = match.group(2), match.group(3)
-        values.append(quoted if quoted is not None else token)
-        placeholder = f"{_PLACEHOLDER}{len(values) - 1}"
-        return match.group(1) + (f'"{placeholder}"' if quoted is not None else placeholder)
-
-    masked_type = _mask_params(content_type, mask)
-    masked_disposition = _mask_params(disposition, mask)
+    masked_type = _mask_params(content_type, values)
+    masked_disposition = _mask_params(disposition, values)
     meta = _stub_meta(masked_type, masked_disposition, default_type)
     if not values:
         return meta
@@ -242,16 +240,33 @@ def part_meta(content_type: str | None, disposition: str | None, default_type: s
     return ctype, disp, _unmask(filename, values), charset, start, _unmask(boundary, values)
 
 
-def _mask_params(value: str | None, mask) -> str | None:
+def _mask_params(value: str | None, values: list[str]) -> str | None:
+    """``value`` with each maskable parameter value replaced by a placeholder naming its index
+    in ``values`` (where the value goes)."""
     if value is None or _PLACEHOLDER in value or "\\" in value:
         return value
-    unquoted = _QUOTED_RE.sub("", value)
+    unquoted = _QUOTED_RE.sub("", value) if '"' in value else value
     if '"' in unquoted or "(" in unquoted:  # an open quote or a comment can swallow parameters
         return value
-    names = [m.group(1).split("=", 1)[0].strip(" \t;").lower() for m in _MASKABLE_PARAM_RE.finditer(value)]
-    if len(set(names)) != len(names):  # a repeated parameter: the stdlib picks one, keep it exact
+    matches = list(_MASKABLE_PARAM_RE.finditer(value))
+    if not matches:
         return value
-    return _MASKABLE_PARAM_RE.sub(mask, value)
+    if len(matches) > 1:
+        names = [m.group(1).split("=", 1)[0].strip(" \t;").lower() for m in matches]
+        if len(set(names)) != len(names):  # a repeated parameter: the stdlib picks one, keep it exact
+            return value
+    out = []
+    pos = 0
+    for m in matches:
+        prefix, quoted, token = m.groups()
+        values.append(quoted if quoted is not None else token)
+        placeholder = f"{_PLACEHOLDER}{len(values) - 1}"
+        out.append(value[pos : m.start()])
+        out.append(prefix)
+        out.append(f'"{placeholder}"' if quoted is not None else placeholder)
+        pos = m.end()
+    out.append(value[pos:])
+    return "".join(out)
 
 
 def _unmask(value: str | None, values: list[str]) -> str | None:
@@ -347,6 +362,12 @@ def limit_structure(data: bytes) -> tuple[bytes, list[str]]:
     warning codes.
     """
     lowered = data.lower()
+    if (
+        lowered.count(b"\ncontent-type:") <= _PARSE_MAX_MESSAGE_PARTS  # bounds the message declarations
+        and lowered.count(b"boundary") <= _PARSE_MAX_MULTIPART_DEPTH  # bounds the distinct boundaries
+        and data.count(b"\n--") + 1 <= MAX_PARTS
+    ):
+        return data, []  # what the first check below would decide, without the two regex scans
     boundaries = {data[slice(*(m.span(1) if m.start(1) != -1 else m.span(2)))] for m in _BOUNDARY_DECL_RE.finditer(lowered)}
     message_decls = [m.start() + 1 for m in _MESSAGE_DECL_RE.finditer(lowered)]
     if len(message_decls) <= _PARSE_MAX_MESSAGE_PARTS and (
