@@ -151,7 +151,7 @@ def test_kinds_of_mail_come_in_realistic_shares(corpus, parsed):
 
     forms = [r for r in parsed if r["from"]["email"] == "no-reply@forms.yourcompany.example"]
     assert 0.06 <= len(forms) / n <= 0.10
-    assert all(r["replyTo"] and re.search(r"^Email: ", r["text"] or "", re.M) or "<table" in (r["html"] or "")
+    assert all(r["replyTo"] and (re.search(r"^Email: ", r["text"] or "", re.M) or "<table" in (r["html"] or ""))
                for r in forms)
     replies = [r for r in parsed if r["thread"]["inReplyTo"] and (r["subject"] or "").startswith("Re:")]
     assert 0.075 <= len(replies) / n <= 0.125

@@ -221,7 +221,6 @@ def find_timeline(text: str | None, today: date | None = None) -> str | None:
 
 _APPROX = r"(?:~\s?|about\s+|around\s+|over\s+|roughly\s+|approximately\s+|rund\s+|etwa\s+|environ\s+|unos\s+|circa\s+|約)?"
 _NUM = r"([\d０-９][\d０-９,.]*)"
-# Seats asked for, then the team that would use the product, then the whole company.
 _SEATS = (r"\+?\s*(?:named\s+)?(?:seats|users|licen[cs]es|logins|accounts|utilisateurs|usuarios|benutzer|nutzer|"
           r"lizenzen|utenti|gebruikers|användare|ライセンス|アカウント)")
 _PEOPLE_TEAM = r"\+?[- ](?:person|people|strong)\s+(?:\w+\s+){0,3}team"
@@ -230,22 +229,17 @@ _ROLES = (r"\+?\s*(?:engineers|developers|sales\s?reps|reps|agents|analysts|sell
           r"venditori|commerciali|persone|säljare|verkopers|名|人)")
 _HEADCOUNT = (r"\+?[- ]?(?:employees|staff|people|person|mitarbeiter(?:innen)?|mitarbeitende|salariés|employés|"
               r"empleados|funcionários|dipendenti|medewerkers|anställda|medarbetare)\b")
+# Seats asked for, then the team that would use the product, then the whole company. An "about"
+# or "~" in front of the number is left out of the patterns (not of "team of about 12"): it holds
+# no digit and is never read, so the numbers found are the same, and a pattern that starts with a
+# digit lets the regex engine skip to the digits instead of trying every position.
 _TEAM_SIZES = (
-    re.compile(rf"{_APPROX}{_NUM}{_SEATS}", re.IGNORECASE),
-    re.compile(rf"(?:team|sales team|force) of\s+{_APPROX}{_NUM}|{_APPROX}{_NUM}{_PEOPLE_TEAM}|{_APPROX}{_NUM}{_ROLES}",
-               re.IGNORECASE),
-    re.compile(rf"{_APPROX}{_NUM}{_HEADCOUNT}", re.IGNORECASE),
-)
-# The same patterns without the optional "about"/"~" in front of a number: it holds no digit, so
-# the numbers found (the only thing read) are the same, and a pattern that starts with a digit
-# lets the regex engine skip to the digits instead of trying every position.
-_TEAM_SIZE_SCANS = (
     re.compile(rf"{_NUM}{_SEATS}", re.IGNORECASE),
     re.compile(rf"(?:team|sales team|force) of\s+{_APPROX}{_NUM}|{_NUM}{_PEOPLE_TEAM}|{_NUM}{_ROLES}", re.IGNORECASE),
     re.compile(rf"{_NUM}{_HEADCOUNT}", re.IGNORECASE),
 )
-# The second without its "team of" branch, for texts that never say "team of" / "force of": a
-# branch that cannot match anywhere changes nothing, and what remains starts with a digit.
+# The team pattern without its "team of" branch, for texts that never say "team of" / "force of":
+# a branch that cannot match anywhere changes nothing, and what remains starts with a digit.
 _TEAM_OF = Keys("team of", "force of")
 _TEAM_SIZE_WITHOUT_TEAM_OF = re.compile(rf"{_NUM}{_PEOPLE_TEAM}|{_NUM}{_ROLES}", re.IGNORECASE)
 
@@ -259,7 +253,7 @@ def find_team_size(text: str | None) -> int | None:
     """Seats or users requested, else the size of the team, else the company's head count."""
     if not text or not _DIGIT.search(text):
         return None  # every size is a number
-    seats, team, headcount = _TEAM_SIZE_SCANS
+    seats, team, headcount = _TEAM_SIZES
     for pattern in (seats, team if _TEAM_OF.any_in(text) else _TEAM_SIZE_WITHOUT_TEAM_OF, headcount):
         sizes = [size for match in pattern.finditer(text) if (size := _count(next(g for g in match.groups() if g)))]
         if sizes:

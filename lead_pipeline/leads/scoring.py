@@ -10,7 +10,6 @@ import hashlib
 import json
 import re
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal

@@ -308,6 +308,9 @@ def _related_root(part, children: list):
 def _find_body(root, subtype: str, *, allow_named: bool = False):
     """The text/<subtype> body, like ``EmailMessage.get_body`` but iterative and bounded.
 
+    (Parsing takes both bodies in one walk with :func:`_find_bodies`; this is the rule it is
+    tested against.)
+
     Only the top-level message's multipart tree is searched (never inside attached messages);
     attachments (and, unless ``allow_named``, parts carrying a filename) are skipped.
     """
@@ -716,7 +719,7 @@ def _decode_text_part(part, warnings: _Warnings) -> str:
 # --------------------------------------------------------------------------------------------
 
 _UNFOLD_RE = re.compile(r"\r?\n(?=[ \t])")
-_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")  # what _has_surrogate answers, tested against it
 _ENCODED_WORD_RE = re.compile(r"=\?([^?\s]+)\?([QqBb])\?([^?\s]*)\?=")
 _WS_RE = re.compile(r"\s+")
 
@@ -1173,7 +1176,7 @@ def _received_at(headers: _HeaderView, warnings: _Warnings) -> str | None:
 
 # --- other headers ------------------------------------------------------------------------------
 
-_AUTH_RESULT_RE = re.compile(r"(?:^|[\s;(])(dkim|spf|dmarc)\s*=\s*([A-Za-z]+)", re.IGNORECASE)
+_AUTH_RESULT_RE = re.compile(r"(?:^|[\s;(])(dkim|spf|dmarc)\s*=\s*([A-Za-z]+)", re.IGNORECASE)  # the rule
 # _AUTH_RESULT_RE split at its alternation: at the start, then after a separator. Starting with a
 # character class lets the regex engine skip ahead to separators (~2x faster, same matches).
 _AUTH_RESULT_AT_START_RE = re.compile(r"(dkim|spf|dmarc)\s*=\s*([A-Za-z]+)", re.IGNORECASE)
