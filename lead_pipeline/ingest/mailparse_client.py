@@ -20,12 +20,12 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
 import httpx
+
+from lead_pipeline.http_responses import detail, retry_after
 
 from lead_pipeline.ingest.payloads import canonical_json
 
@@ -165,16 +165,16 @@ class MailParseClient:
                 if status < 400:
                     return response
                 if status == 429 or status >= 500:
-                    last_error = f"HTTP {status}{_detail(response)}"
+                    last_error = f"HTTP {status}{detail(response, 200)}"
                     if status in (429, 503):
-                        delay = _retry_after(response.headers.get("Retry-After"))
+                        delay = retry_after(response.headers.get("Retry-After"))
                         if delay is not None and delay > self.backoff_cap:
                             raise MailParseUnavailable(
                                 f"{what}: HTTP {status} asks to retry after {delay:.0f} s, longer than the "
                                 f"{self.backoff_cap:.0f} s this client waits (attempt {attempt}); try again later"
                             )
                 else:
-                    raise MailParseError(f"{what} answered HTTP {status}{_detail(response)}; not retried")
+                    raise MailParseError(f"{what} answered HTTP {status}{detail(response, 200)}; not retried")
             if attempt == self.max_attempts:
                 break
             self._sleep(self._backoff(attempt) if delay is None else delay)
@@ -210,28 +210,6 @@ def _page_of(response: httpx.Response) -> Page:
         raise MalformedPage("has_more is true but there is no next_cursor to continue from")
     return Page(items=data, raw_items=[canonical_item_bytes(item) for item in data],
                 next_cursor=next_cursor or None, has_more=has_more)
-
-
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return max(0.0, (moment - datetime.now(UTC)).total_seconds())
-
-
-def _detail(response: httpx.Response) -> str:
-    text = response.text[:200].strip() if response.content else ""
-    return f": {text}" if text else ""
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:

@@ -18,11 +18,11 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
+
+from lead_pipeline.http_responses import detail, retry_after
 
 
 class PublishHttpError(Exception):
@@ -116,28 +116,6 @@ def check_url(url: str, variable: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValueError(f"{variable} must be an absolute http(s) URL, not {redact(url) if parts.netloc else url!r}")
     return url
-
-
-def retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return max(0.0, (moment - datetime.now(UTC)).total_seconds())
-
-
-def detail(response: httpx.Response, limit: int = 300) -> str:
-    text = response.text[:limit].strip() if response.content else ""
-    return f": {text}" if text else ""
 
 
 def redact(url: str) -> str:
