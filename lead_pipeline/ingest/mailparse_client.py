@@ -1,14 +1,9 @@
 """HTTP client of the MailParse REST polling API (`mailparse-api.md` §2). Plain Python, no Dagster.
 
-Retry policy, shared by every request:
+Every request goes through the retry loop of `lead_pipeline.http_retry` (429/5xx/timeouts retried with
+backoff, Retry-After honoured; `MailParseUnavailable` when retries run out or the server asks for a wait
+longer than a tick: the cursor is unchanged, the next tick resumes). Beyond that:
 
-* 429 → wait `Retry-After` (integer seconds or an HTTP date); without it, the backoff below. A
-  server asking for more than `backoff_cap` seconds is not waited for inside a tick: the call
-  fails with `MailParseUnavailable` saying when to come back (the cursor is unchanged, the next
-  tick resumes).
-* 5xx, timeouts, connection errors → exponential backoff with full jitter
-  (`uniform(0, min(backoff_cap, backoff_base * 2**(attempt-1)))`); 503 also honours Retry-After.
-* at most `max_attempts` attempts, then `MailParseUnavailable` naming the last error.
 * 401/403 → `MailParseAuthError` at once, no retry. Other 4xx → `MailParseError`, no retry.
 * a 200 whose body is not JSON or not the page shape → `MalformedPage`, no retry (the page is
   refetched by the next tick from the unchanged cursor).
@@ -25,8 +20,8 @@ from urllib.parse import quote, urljoin, urlsplit
 
 import httpx
 
-from lead_pipeline.http_responses import detail, retry_after
-
+from lead_pipeline.http_responses import detail
+from lead_pipeline.http_retry import RetryPolicy, Unavailable, send
 from lead_pipeline.ingest.payloads import canonical_json
 
 __all__ = [
@@ -50,7 +45,7 @@ class MailParseAuthError(MailParseError):
     """401/403: the token was refused. Not retried."""
 
 
-class MailParseUnavailable(MailParseError):
+class MailParseUnavailable(Unavailable, MailParseError):
     """Retries exhausted on 429/5xx/timeouts/connection errors, or a Retry-After too long to wait in a tick."""
 
 
@@ -85,14 +80,10 @@ class MailParseClient:
         sleep: Callable[[float], None] = time.sleep,
         transport: httpx.BaseTransport | None = None,
     ):
-        if max_attempts < 1:
-            raise ValueError("max_attempts must be at least 1")
         self.base_url = base_url.rstrip("/")
         self._origin = _origin(self.base_url)
         self._token = token
-        self.max_attempts = max_attempts
-        self.backoff_base = backoff_base
-        self.backoff_cap = backoff_cap
+        self._policy = RetryPolicy(max_attempts=max_attempts, backoff_base=backoff_base, backoff_cap=backoff_cap)
         self._sleep = sleep
         self._random = random.Random()
         self._http = httpx.Client(
@@ -138,56 +129,27 @@ class MailParseClient:
     def __exit__(self, *exc_info: Any) -> None:
         self.close()
 
-    # -- retry loop ---------------------------------------------------------------------
+    # -- one request, with the shared retry loop ------------------------------------------
 
     def _request(self, url: str, *, params: dict[str, Any] | None = None, authorised: bool) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {self._token}"} if authorised else {}
         what = f"GET {_redact(url)}"
-        last_error = "no attempt made"
-        for attempt in range(1, self.max_attempts + 1):
-            delay: float | None = None
-            try:
-                response = self._http.get(url, params=params, headers=headers)
-            except httpx.TimeoutException as exc:
-                last_error = f"timeout ({type(exc).__name__}) after {self._timeout_text()}"
-            except httpx.TransportError as exc:
-                last_error = f"connection error ({type(exc).__name__}: {exc})"
-            else:
-                status = response.status_code
-                if status in (401, 403) and not authorised:  # a third-party file host: the signed URL expired
-                    raise MailParseError(f"{what} answered HTTP {status}: the URL was refused (expired?); not retried")
-                if status in (401, 403):
-                    kind = "401 Unauthorized" if status == 401 else "403 Forbidden"
-                    raise MailParseAuthError(
-                        f"{what} answered {kind}: the MailParse API token (MAILPARSE_API_TOKEN) was refused; "
-                        f"check the token and its permissions. Not retried."
-                    )
-                if status < 400:
-                    return response
-                if status == 429 or status >= 500:
-                    last_error = f"HTTP {status}{detail(response, 200)}"
-                    if status in (429, 503):
-                        delay = retry_after(response.headers.get("Retry-After"))
-                        if delay is not None and delay > self.backoff_cap:
-                            raise MailParseUnavailable(
-                                f"{what}: HTTP {status} asks to retry after {delay:.0f} s, longer than the "
-                                f"{self.backoff_cap:.0f} s this client waits (attempt {attempt}); try again later"
-                            )
-                else:
-                    raise MailParseError(f"{what} answered HTTP {status}{detail(response, 200)}; not retried")
-            if attempt == self.max_attempts:
-                break
-            self._sleep(self._backoff(attempt) if delay is None else delay)
-        raise MailParseUnavailable(
-            f"{what} failed after {self.max_attempts} attempt{'s' if self.max_attempts > 1 else ''}; "
-            f"last error: {last_error}"
+        response = send(
+            self._http, "GET", url, what=what, policy=self._policy, sleep=self._sleep, rng=self._random,
+            params=params, headers={"Authorization": f"Bearer {self._token}"} if authorised else None,
+            unavailable=MailParseUnavailable,
         )
-
-    def _backoff(self, attempt: int) -> float:
-        return self._random.uniform(0, min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1)))
-
-    def _timeout_text(self) -> str:
-        return f"{self._http.timeout.read} s"
+        status = response.status_code
+        if status in (401, 403) and not authorised:  # a third-party file host: the signed URL expired
+            raise MailParseError(f"{what} answered HTTP {status}: the URL was refused (expired?); not retried")
+        if status in (401, 403):
+            kind = "401 Unauthorized" if status == 401 else "403 Forbidden"
+            raise MailParseAuthError(
+                f"{what} answered {kind}: the MailParse API token (MAILPARSE_API_TOKEN) was refused; "
+                f"check the token and its permissions. Not retried."
+            )
+        if status >= 400:
+            raise MailParseError(f"{what} answered HTTP {status}{detail(response, 200)}; not retried")
+        return response
 
 
 def _page_of(response: httpx.Response) -> Page:

@@ -51,7 +51,7 @@ class SlackUnavailable(Unavailable, SlackError):
         self.status = 0
 
 
-class SlackOutcomeUnknown(OutcomeUnknown):
+class SlackOutcomeUnknown(OutcomeUnknown, PublishHttpError):
     """The message went out and no answer came back: it may have been posted."""
 
 
