@@ -62,6 +62,10 @@ class Settings:
     def blobs_dir(self) -> Path:
         return self.home / "blobs"
 
+    @property
+    def reports_dir(self) -> Path:
+        return self.home / "reports"
+
 
 def _csv(value: str | None) -> tuple[str, ...]:
     return tuple(part.strip() for part in (value or "").split(",") if part.strip())

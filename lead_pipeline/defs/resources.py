@@ -62,6 +62,21 @@ class BlobStoreResource(dg.ConfigurableResource):
         return BlobStore(self.root)
 
 
+class ReportsResource(dg.ConfigurableResource):
+    """Rendered reports (`LEAD_PIPELINE_HOME/reports`)."""
+
+    root: str
+
+    def publish(self, name: str, content: bytes) -> Path:
+        """Write the report file whole or not at all: a reader never sees a half-written page."""
+        target = Path(self.root) / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f".{target.name}.partial")
+        partial.write_bytes(content)
+        partial.replace(target)
+        return target
+
+
 class InboxResource(dg.ConfigurableResource):
     """A folder of .eml files, an mbox file or a Maildir."""
 
@@ -134,6 +149,7 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
         "warehouse": WarehouseResource(database=str(settings.warehouse_path)),
         "inbox": InboxResource(path=str(settings.inbox)),
         "blobs": BlobStoreResource(root=str(settings.blobs_dir)),
+        "reports": ReportsResource(root=str(settings.reports_dir)),
         "lead_rules": LeadRulesResource(
             rules_file=str(settings.rules_file), firmographics_file=str(settings.firmographics_file)
         ),
