@@ -7,7 +7,7 @@ DuckDB first, so a chart's data stays a few rows per day whatever the number of 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -86,35 +86,26 @@ def build_chart(data: KpiData) -> alt.VConcatChart:
     span = f"{days[0]} to {days[-1]}" if days else "no data yet"
     # Days as ordinal labels: one bar per day, no time-zone shift in the browser.
     day_axis = alt.X("day:O", title="day (UTC)", axis=alt.Axis(labelAngle=-45, labelOverlap="greedy"))
-    alias_colour = alt.Color("source_alias:N", title="alias")
-    volume = _values(data.by_day_alias)
 
     def per_alias(measure: str, title: str) -> alt.Chart:
-        return (
-            alt.Chart(volume, title=title, width=WIDTH, height=200)
-            .mark_bar()
-            .encode(day_axis, alt.Y(f"sum({measure}):Q", title=measure), alias_colour,
-                    tooltip=["day:N", "source_alias:N", f"{measure}:Q"])
-        )
+        return _drawn(data.by_day_alias, title, "no mail processed yet", lambda chart: chart.mark_bar().encode(
+            day_axis, alt.Y(f"sum({measure}):Q", title=measure), alt.Color("source_alias:N", title="alias"),
+            tooltip=["day:N", "source_alias:N", f"{measure}:Q"]))
 
-    latency_title = "Latency from arrival to CRM (hours)"
-    if not data.latency_by_day:
-        latency_title += ": no lead sent to the CRM yet"
-    latency = (
-        alt.Chart(_values(data.latency_by_day), title=latency_title, width=WIDTH, height=200)
-        .mark_line(point=True)
-        .encode(day_axis, alt.Y("hours:Q", title="hours"),
-                alt.Color("percentile:N", sort=["median", "p95"], title="percentile"),
-                tooltip=["day:N", "percentile:N", alt.Tooltip("hours:Q", format=".1f")])
+    latency = _drawn(
+        data.latency_by_day, "Latency from arrival to CRM (hours)", "no lead sent to the CRM yet",
+        lambda chart: chart.mark_line(point=True).encode(
+            day_axis, alt.Y("hours:Q", title="hours"),
+            alt.Color("percentile:N", sort=["median", "p95"], title="percentile"),
+            tooltip=["day:N", "percentile:N", alt.Tooltip("hours:Q", format=".1f")]),
     )
-    scores = (
-        alt.Chart(_values(data.scores), title="Score distribution by route", width=WIDTH, height=200)
-        .mark_bar()
-        .encode(alt.X("score_bin:Q", bin=alt.BinParams(step=SCORE_BIN, binned=True), title="score"),
-                alt.X2("score_end:Q"), alt.Y("sum(leads):Q", title="leads"),
-                alt.Color("route:N", sort=ROUTE_ORDER, title="route"),
-                tooltip=["score_bin:Q", "route:N", "leads:Q"])
-        .transform_calculate(score_end=f"datum.score_bin + {SCORE_BIN}")
+    scores = _drawn(
+        data.scores, "Score distribution by route", "no scored lead yet",
+        lambda chart: chart.mark_bar().encode(
+            alt.X("score_bin:Q", bin=alt.BinParams(step=SCORE_BIN, binned=True), title="score"),
+            alt.X2("score_end:Q"), alt.Y("sum(leads):Q", title="leads"),
+            alt.Color("route:N", sort=ROUTE_ORDER, title="route"), tooltip=["score_bin:Q", "route:N", "leads:Q"],
+        ).transform_calculate(score_end=f"datum.score_bin + {SCORE_BIN}"),
     )
     totals = data.totals
     headline = (f"{totals.get('messages', 0)} messages, {totals.get('leads', 0)} leads, "
@@ -125,6 +116,15 @@ def build_chart(data: KpiData) -> alt.VConcatChart:
         .resolve_scale(color="independent")
         .properties(title=alt.Title(f"Lead pipeline KPIs, {span}", subtitle=headline))
     )
+
+
+def _drawn(rows: Sequence[dict[str, Any]], title: str, when_empty: str,
+           draw: Callable[[alt.Chart], alt.Chart]) -> alt.Chart:
+    if rows:
+        return draw(alt.Chart(_values(rows), title=title, width=WIDTH, height=200))
+    # Empty data makes Vega warn about infinite extents: say plainly why the chart is empty instead.
+    note = alt.Chart(alt.Data(values=[{"note": when_empty}]), title=title, width=WIDTH, height=200)
+    return note.mark_text(size=14, color="gray").encode(text="note:N")
 
 
 def _values(rows: Sequence[dict[str, Any]]) -> alt.Data:
