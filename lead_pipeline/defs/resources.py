@@ -127,6 +127,7 @@ def _secret(name: str):
 
 
 def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
+    from lead_pipeline.defs.alerts.resources import HealthAlertsResource
     from lead_pipeline.defs.ingest.resources import MailParseResource
     from lead_pipeline.defs.publish.resources import PublishResource
 
@@ -150,6 +151,10 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
         "inbox": InboxResource(path=str(settings.inbox)),
         "blobs": BlobStoreResource(root=str(settings.blobs_dir)),
         "reports": ReportsResource(root=str(settings.reports_dir)),
+        "health_alerts": HealthAlertsResource(
+            slack_webhook_url=_secret("SLACK_WEBHOOK_URL"), backlog_threshold=settings.backlog_alert_threshold,
+            dead_letter_threshold=settings.dead_letter_alert_threshold, base_url=settings.base_url,
+        ),
         "lead_rules": LeadRulesResource(
             rules_file=str(settings.rules_file), firmographics_file=str(settings.firmographics_file)
         ),
