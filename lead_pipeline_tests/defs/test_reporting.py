@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import csv
+import os
 import shutil
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime
@@ -13,7 +16,6 @@ import dagster as dg
 import duckdb
 import pytest
 
-from lead_pipeline.runner import run_pipeline
 from lead_pipeline.settings import SAMPLE_INBOX, Settings
 from lead_pipeline.stores.operational import OperationalStore
 from lead_pipeline.stores.publishing import read_ledger
@@ -40,8 +42,9 @@ def seconds(timestamp: str) -> float:
 
 
 class Ran:
-    def __init__(self, settings: Settings, report_metadata: dict, hubspot: HubSpotStandin):
+    def __init__(self, settings: Settings, stdout: str, report_metadata: dict, hubspot: HubSpotStandin):
         self.settings = settings
+        self.stdout = stdout
         self.report_metadata = report_metadata
         self.hubspot = hubspot
 
@@ -55,21 +58,20 @@ class Ran:
 
 @pytest.fixture(scope="module")
 def ran(tmp_path_factory) -> Iterator[Ran]:
+    """`lead-pipeline run` over the sample inbox, as a user runs it, publishing to stand-ins on 127.0.0.1."""
     home = tmp_path_factory.mktemp("reporting")
     inbox = shutil.copytree(SAMPLE_INBOX, home / "inbox")
-    with pytest.MonkeyPatch.context() as env, HubSpotStandin(token=TOKEN) as hubspot, SlackStandin() as slack:
-        for key in ("LEAD_STORE_URL", "DAGSTER_HOME", "WAREHOUSE_PATH"):
-            env.delenv(key, raising=False)
-        env.setenv("LEAD_PIPELINE_HOME", str(home / "home"))
-        env.setenv("LEAD_PIPELINE_INBOX", str(inbox))
-        env.setenv("CRM_API_URL", hubspot.url)
-        env.setenv("CRM_API_TOKEN", TOKEN)
-        env.setenv("SLACK_WEBHOOK_URL", slack.webhook_url)
-        settings = Settings.from_env()
-        with dg.instance_for_test() as instance:
-            run_pipeline(settings, instance)
+    with HubSpotStandin(token=TOKEN) as hubspot, SlackStandin() as slack:
+        env = {key: value for key, value in os.environ.items()
+               if key not in ("LEAD_STORE_URL", "DAGSTER_HOME", "WAREHOUSE_PATH")}
+        env.update(LEAD_PIPELINE_HOME=str(home / "home"), LEAD_PIPELINE_INBOX=str(inbox), CRM_API_URL=hubspot.url,
+                   CRM_API_TOKEN=TOKEN, SLACK_WEBHOOK_URL=slack.webhook_url)
+        result = subprocess.run([sys.executable, "-m", "lead_pipeline", "run"], env=env, capture_output=True,
+                                text=True, timeout=600, check=True)
+        settings = Settings.from_env(env)
+        with dg.DagsterInstance.from_config(str(settings.dagster_home)) as instance:
             event = instance.get_latest_materialization_event(dg.AssetKey("kpi_report"))
-        yield Ran(settings, dict(event.asset_materialization.metadata), hubspot)
+        yield Ran(settings, result.stdout, dict(event.asset_materialization.metadata), hubspot)
 
 
 def test_kpi_daily_matches_a_hand_count_of_the_sample_inbox_and_the_store(ran):
@@ -115,6 +117,7 @@ def test_the_report_asset_writes_the_page_and_png_under_home_and_links_them(ran)
     reports = ran.settings.home / "reports"
     html, png = Path(meta["html_path"].path), Path(meta["png_path"].path)
     assert (html, png) == (reports / "kpi_report.html", reports / "kpi_report.png")
+    assert f"KPI report: {html}" in ran.stdout.splitlines()
     assert meta["report"].url == html.as_uri()
     assert png.stat().st_size == meta["png_bytes"].value > 10_000
     kpi = ran.kpi_rows()
