@@ -8,8 +8,7 @@ DuckDB first, so a chart's data stays a few rows per day whatever the number of 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass
 from typing import Any
 
 import altair as alt
@@ -28,7 +27,7 @@ class KpiData:
     by_day_alias: list[dict[str, Any]]  # day, source_alias, messages, leads, qualified
     latency_by_day: list[dict[str, Any]]  # day, percentile ('median' | 'p95'), hours
     scores: list[dict[str, Any]]  # score_bin, route, leads
-    totals: dict[str, int] = field(default_factory=dict)
+    totals: dict[str, int]  # messages, leads, qualified
 
     @property
     def days(self) -> list[str]:
@@ -130,15 +129,7 @@ def _drawn(rows: Sequence[dict[str, Any]], title: str, when_empty: str,
 def _values(rows: Sequence[dict[str, Any]]) -> alt.Data:
     # Inline values rather than a DataFrame: the rows are already aggregated, and Altair's row cap
     # for DataFrames would fail a long history.
-    return alt.Data(values=[{k: _json(v) for k, v in row.items()} for row in rows])
-
-
-def _json(value: Any) -> Any:
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, float) and value != value:  # NaN
-        return None
-    return value
+    return alt.Data(values=list(rows))
 
 
 def render(data: KpiData) -> RenderedReport:

@@ -22,10 +22,13 @@ def pipeline_health_sensor(
     from lead_pipeline.publish.slack import SlackOutcomeUnknown
 
     store = lead_store.open()
+    try:
+        backlog = sum(pending for _day, pending, _latest in store.landing_backlog())
+        dead_letters = store.count_rows("dead_letters")
+    finally:
+        store.dispose()
     gauges = pipeline_gauges(
-        backlog=sum(pending for _day, pending, _latest in store.landing_backlog()),
-        dead_letters=store.count_rows("dead_letters"),
-        backlog_threshold=health_alerts.backlog_threshold,
+        backlog=backlog, dead_letters=dead_letters, backlog_threshold=health_alerts.backlog_threshold,
         dead_letter_threshold=health_alerts.dead_letter_threshold,
     )
     already = json.loads(context.cursor) if context.cursor else []
