@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+
 @dataclass(frozen=True)
 class Gauge:
     name: str  # stable key kept in the caller's state
