@@ -54,6 +54,9 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
             f"leads {summary.leads} | duplicates collapsed {summary.duplicates_collapsed} | "
             f"qualified {summary.qualified}\nwarehouse: {summary.warehouse}\n"
         )
+        report = settings.reports_dir / "kpi_report.html"
+        if report.exists():
+            out.write(f"KPI report: {report}\n")
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from lead_pipeline.defs import automation
+from lead_pipeline.defs.alerts import sensors as alert_sensors
 from lead_pipeline.defs.ingest import assets as ingest_assets
 from lead_pipeline.defs.ingest import jobs as ingest_jobs
 from lead_pipeline.defs.ingest import sensors as ingest_sensors
@@ -32,6 +33,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         sensors=[
             ingest_sensors.inbox_sensor, automation.landing_backlog_sensor,
             *ingest_sensors.build_mailparse_sensors(settings.mailparse_aliases),
+            alert_sensors.pipeline_health_sensor,
         ],
         resources=build_resources(settings),
     )

@@ -32,6 +32,8 @@ class Settings:
     crm_api_url: str | None = None
     alert_threshold: int = 60
     base_url: str = "http://127.0.0.1:3000"
+    backlog_alert_threshold: int = 500
+    dead_letter_alert_threshold: int = 20
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -52,6 +54,8 @@ class Settings:
             crm_api_url=env.get("CRM_API_URL") or None,
             alert_threshold=int(env.get("LEAD_ALERT_THRESHOLD") or 60),
             base_url=env.get("LEAD_PIPELINE_BASE_URL") or "http://127.0.0.1:3000",
+            backlog_alert_threshold=int(env.get("LEAD_BACKLOG_ALERT_THRESHOLD") or 500),
+            dead_letter_alert_threshold=int(env.get("LEAD_DEAD_LETTER_ALERT_THRESHOLD") or 20),
         )
 
     @property
@@ -61,6 +65,10 @@ class Settings:
     @property
     def blobs_dir(self) -> Path:
         return self.home / "blobs"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.home / "reports"
 
 
 def _csv(value: str | None) -> tuple[str, ...]:

@@ -62,6 +62,21 @@ class BlobStoreResource(dg.ConfigurableResource):
         return BlobStore(self.root)
 
 
+class ReportsResource(dg.ConfigurableResource):
+    """Rendered reports (`LEAD_PIPELINE_HOME/reports`)."""
+
+    root: str
+
+    def publish(self, name: str, content: bytes) -> Path:
+        """Write the report file whole or not at all: a reader never sees a half-written page."""
+        target = Path(self.root) / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f".{target.name}.partial")
+        partial.write_bytes(content)
+        partial.replace(target)
+        return target
+
+
 class InboxResource(dg.ConfigurableResource):
     """A folder of .eml files, an mbox file or a Maildir."""
 
@@ -112,6 +127,7 @@ def _secret(name: str):
 
 
 def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
+    from lead_pipeline.defs.alerts.resources import HealthAlertsResource
     from lead_pipeline.defs.ingest.resources import MailParseResource
     from lead_pipeline.defs.publish.resources import PublishResource
 
@@ -134,6 +150,11 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
         "warehouse": WarehouseResource(database=str(settings.warehouse_path)),
         "inbox": InboxResource(path=str(settings.inbox)),
         "blobs": BlobStoreResource(root=str(settings.blobs_dir)),
+        "reports": ReportsResource(root=str(settings.reports_dir)),
+        "health_alerts": HealthAlertsResource(
+            slack_webhook_url=_secret("SLACK_WEBHOOK_URL"), backlog_threshold=settings.backlog_alert_threshold,
+            dead_letter_threshold=settings.dead_letter_alert_threshold, base_url=settings.base_url,
+        ),
         "lead_rules": LeadRulesResource(
             rules_file=str(settings.rules_file), firmographics_file=str(settings.firmographics_file)
         ),

@@ -3,11 +3,13 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
+from lead_pipeline.defs.freshness import DAILY_FRESHNESS
 from lead_pipeline.defs.parse.assets import parsed_messages
 from lead_pipeline.defs.partitions import daily_partitions, single_run_backfill, window_of
 from lead_pipeline.defs.resources import EnrichmentResource, LeadRulesResource, LeadStoreResource
 
-PARTITIONED = {"partitions_def": daily_partitions, "backfill_policy": single_run_backfill}
+PARTITIONED = {"partitions_def": daily_partitions, "backfill_policy": single_run_backfill,
+               "freshness_policy": DAILY_FRESHNESS}
 
 
 def _rate(part: int, whole: int) -> float:

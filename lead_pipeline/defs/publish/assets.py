@@ -2,6 +2,7 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
+from lead_pipeline.defs.freshness import DAILY_FRESHNESS
 from lead_pipeline.defs.leads.assets import scored_leads
 from lead_pipeline.defs.partitions import daily_partitions, single_run_backfill, window_of
 from lead_pipeline.defs.publish.resources import PublishResource
@@ -14,6 +15,7 @@ from lead_pipeline.defs.resources import LeadRulesResource, LeadStoreResource
     deps=[scored_leads],
     partitions_def=daily_partitions,
     backfill_policy=single_run_backfill,
+    freshness_policy=DAILY_FRESHNESS,
     description=(
         "crm leads upserted to the CRM with a deal, sales alerts over the threshold, support tickets, the "
         "nurture list; a publish ledger makes every channel idempotent."

@@ -4,7 +4,7 @@ from lead_pipeline.defs.leads.assets import scored_leads
 from lead_pipeline.defs.parse.assets import parsed_messages
 from lead_pipeline.defs.publish.assets import published_leads
 from lead_pipeline.defs.partitions import daily_partitions, single_run_backfill, window_of
-from lead_pipeline.defs.resources import BlobStoreResource, LeadStoreResource, WarehouseResource
+from lead_pipeline.defs.resources import BlobStoreResource, LeadStoreResource, ReportsResource, WarehouseResource
 
 PARTITIONED = {"partitions_def": daily_partitions, "backfill_policy": single_run_backfill}
 WAREHOUSE = {"group_name": "warehouse", "kinds": {"duckdb"}}
@@ -117,5 +117,34 @@ def kpi_daily(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -
             "leads": leads,
             "qualified": qualified,
             "qualification_rate": qualified / leads if leads else 0.0,
+        }
+    )
+
+
+@dg.asset(
+    deps=[kpi_daily], group_name="reports", kinds={"html"},
+    description=(
+        "Charts of the KPIs (volume and qualified leads by day and alias, latency to the CRM, score "
+        "distribution) as an offline HTML page and a PNG under LEAD_PIPELINE_HOME/reports."
+    ),
+)
+def kpi_report(warehouse: WarehouseResource, reports: ReportsResource) -> dg.MaterializeResult:
+    from lead_pipeline.reports.kpi_report import read_kpi_data, render
+
+    with warehouse.open() as conn:
+        data = read_kpi_data(conn)
+    report = render(data)
+    html = reports.publish("kpi_report.html", report.html.encode())
+    png = reports.publish("kpi_report.png", report.png)
+    return dg.MaterializeResult(
+        metadata={
+            "report": dg.MetadataValue.url(html.as_uri()),
+            "html_path": dg.MetadataValue.path(str(html)),
+            "png_path": dg.MetadataValue.path(str(png)),
+            "png_bytes": len(report.png),
+            "days": len(data.days),
+            "first_day": report.first_day or "",
+            "last_day": report.last_day or "",
+            **report.totals,
         }
     )

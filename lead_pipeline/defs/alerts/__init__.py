@@ -1,0 +1,1 @@
+"""Alerts about the pipeline's own health, sent to Slack."""

@@ -1,0 +1,1 @@
+"""Reports built from the warehouse (no Dagster)."""
