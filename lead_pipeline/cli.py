@@ -46,7 +46,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
         with open_instance(settings) as instance:
             summary = run_pipeline(settings, instance, all_days=args.all_days, echo=echo)
     except PipelineRunFailed as exc:
-        print(f"lead-pipeline run: {redact(str(exc))}", file=sys.stderr)
+        print(f"lead-pipeline run: {exc}", file=sys.stderr)
         return 1
     if args.json:
         out.write(json.dumps(summary.as_dict()) + "\n")

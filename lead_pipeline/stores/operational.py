@@ -16,6 +16,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from lead_pipeline.logs import trusted_debug_mode
 from lead_pipeline.stores import schema
 from lead_pipeline.stores.window import DateWindow
 
@@ -43,12 +44,14 @@ class OperationalStore:
     @cached_property
     def engine(self) -> sa.Engine:
         url = sa.make_url(self.url)
+        # Statement errors would otherwise quote their parameters (addresses, phones) into run logs.
+        hide_parameters = not trusted_debug_mode()
         if url.get_backend_name() == "sqlite" and url.database:
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-            engine = sa.create_engine(url, connect_args={"timeout": 30})
+            engine = sa.create_engine(url, connect_args={"timeout": 30}, hide_parameters=hide_parameters)
             sa.event.listen(engine, "connect", _sqlite_pragmas)
             return engine
-        return sa.create_engine(url, pool_pre_ping=True)
+        return sa.create_engine(url, pool_pre_ping=True, hide_parameters=hide_parameters)
 
     @property
     def dialect(self) -> str:
