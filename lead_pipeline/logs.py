@@ -17,6 +17,7 @@ import logging
 import os
 import re
 import sys
+import weakref
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -103,6 +104,19 @@ def structured_fields(record: logging.LogRecord) -> dict[str, Any]:
 
 def mask_record(record: logging.LogRecord) -> None:
     """Mask the message, its arguments, the traceback and the structured fields of `record` in place."""
+    if record not in _text_masked:
+        _mask_text(record)
+        _text_masked.add(record)
+    for key, value in structured_fields(record).items():
+        setattr(record, key, mask_value(value))
+
+
+# Records whose message and traceback are masked already; their `extra` fields can still come later.
+# Kept beside the records, not on them: frameworks copy a record's attributes into new records.
+_text_masked: weakref.WeakSet[logging.LogRecord] = weakref.WeakSet()
+
+
+def _mask_text(record: logging.LogRecord) -> None:
     try:
         message = record.getMessage()
     except Exception:  # noqa: BLE001 - a malformed call is reported by the handler, as logging always does
@@ -117,8 +131,6 @@ def mask_record(record: logging.LogRecord) -> None:
         record.exc_text = mask_pii(record.exc_text)
     if record.stack_info:
         record.stack_info = mask_pii(record.stack_info)
-    for key, value in structured_fields(record).items():
-        setattr(record, key, mask_value(value))
 
 
 class PiiFilter(logging.Filter):
