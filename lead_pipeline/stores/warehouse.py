@@ -13,6 +13,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from lead_pipeline.logs import redact
 from lead_pipeline.stores.window import DateWindow
 
 # Column definitions per table; the DDL and the column order of every insert come from here.
@@ -163,15 +164,23 @@ def _replace(
         conn.execute(delete_sql, list(params))
         if not frame.empty:
             conn.register("incoming", frame)
-            try:
-                columns = ", ".join(frame.columns)
-                conn.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM incoming")
-            finally:
-                conn.unregister("incoming")
+            columns = ", ".join(frame.columns)
+            conn.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM incoming")
         conn.execute("COMMIT")
+    except duckdb.Error as exc:
+        conn.execute("ROLLBACK")
+        # A constraint error quotes the offending key (a contact's address) into the run's failure.
+        masked = redact(str(exc))
+        if masked == str(exc):
+            raise
+        raise type(exc)(masked) from None
     except Exception:
         conn.execute("ROLLBACK")
         raise
+    finally:
+        # Only after COMMIT or ROLLBACK: an aborted transaction refuses it, hiding the error.
+        if not frame.empty:
+            conn.unregister("incoming")
     return len(frame)
 
 
