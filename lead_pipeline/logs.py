@@ -6,6 +6,9 @@ feed the run's event log storage, the console and the captured compute logs). `P
 masks the structured `extra` fields, which logging attaches after the factory has run, on the
 handlers this module configures.
 
+Exception texts reach Dagster's event log as structured failure data, not as log records:
+`protect_run_logs` turns on Dagster's own redaction of user-code errors for them.
+
 `LEAD_PIPELINE_LOG_PII=1` turns on the trusted debug mode: nothing is masked. It is off by default
 and meant for a developer's machine, never for shared run logs.
 """
@@ -23,6 +26,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 TRUSTED_DEBUG_VARIABLE = "LEAD_PIPELINE_LOG_PII"
+# Dagster's own switch: a failing step's event carries an error id instead of the exception text,
+# and the traceback goes to the `dagster.redacted_errors` logger (masked here, shown on stderr).
+DAGSTER_REDACT_ERRORS_VARIABLE = "DAGSTER_REDACT_USER_CODE_ERRORS"
 
 # Local part, then "@" (or its URL encoding, as in logged query strings), then a dotted domain.
 _EMAIL = re.compile(r"(?<![\w.+'\-])([\w.+'\-]+)(?:@|%40)((?:[\w\-]+\.)+[\w\-]*[^\W\d_][\w\-]*)")
@@ -192,9 +198,18 @@ def install_pii_masking(environ: Mapping[str, str] | None = None) -> bool:
     return True
 
 
+def protect_run_logs() -> bool:
+    """Mask every log record of this process and, unless set otherwise, have Dagster keep exception
+    texts (which can quote an address) out of failure events; nothing changes in trusted debug mode."""
+    if install_pii_masking():
+        os.environ.setdefault(DAGSTER_REDACT_ERRORS_VARIABLE, "1")
+        return True
+    return False
+
+
 def configure_logging(level: int | str = logging.INFO, stream: Any = None) -> logging.Handler:
     """JSON lines on stderr for the `lead_pipeline` loggers, masked; for the CLI and the webhook server."""
-    install_pii_masking()
+    protect_run_logs()
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter())
     handler.addFilter(PiiFilter())

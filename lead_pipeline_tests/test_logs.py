@@ -1,4 +1,5 @@
 import io
+import os
 import json
 import logging
 from pathlib import Path
@@ -142,3 +143,27 @@ def test_dagster_run_logs_are_masked_unless_trusted(tmp_path, plain_records):
     _unmask()
     # The same run without masking leaks both: the check above could fail.
     assert _run_logs_contain(tmp_path / "trusted", needles) == set(needles)
+
+
+@dg.asset
+def failing_asset() -> None:
+    raise ValueError(f"no lead for {ADDRESS} at {PHONE}")
+
+
+def test_a_failure_quoting_an_address_leaves_an_error_id_in_the_event_log_and_a_masked_traceback(
+    tmp_path, plain_records, monkeypatch, caplog
+):
+    monkeypatch.delenv("DAGSTER_REDACT_USER_CODE_ERRORS", raising=False)
+    monkeypatch.delenv("LEAD_PIPELINE_LOG_PII", raising=False)
+    assert logs.protect_run_logs() is True
+    assert os.environ["DAGSTER_REDACT_USER_CODE_ERRORS"] == "1"
+    with caplog.at_level(logging.ERROR), dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
+        result = dg.materialize([failing_asset], instance=instance, raise_on_error=False)
+        failure = next(e for e in result.all_events if e.is_step_failure).event_specific_data.error
+        files = b"".join(p.read_bytes() for p in tmp_path.rglob("*") if p.is_file())
+    assert "error ID" in failure.message and ADDRESS not in failure.message
+    assert ADDRESS.encode() not in files and b"555-0145" not in files
+    # The traceback, for whoever looks the error id up in the process's stderr, is masked too.
+    traceback = "".join(r.exc_text or "" for r in caplog.records if r.name == "dagster.redacted_errors")
+    assert "ValueError: no lead for d***@acme-robotics.example at +* (***) ***-**45" in traceback
+    assert ADDRESS not in caplog.text
