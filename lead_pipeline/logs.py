@@ -85,8 +85,10 @@ def mask_value(value: Any) -> Any:
         return mask_pii(value)
     if isinstance(value, dict):
         return {key: mask_value(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return type(value)(mask_value(item) for item in value)
+    if isinstance(value, list):
+        return [mask_value(item) for item in value]
+    if isinstance(value, tuple):
+        return tuple(mask_value(item) for item in value)
     return value
 
 
@@ -170,6 +172,7 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
+WITHHELD = "[log message withheld: it could not be masked]"
 _installed_factory: Any = None
 _warned_trusted = False
 
@@ -190,7 +193,10 @@ def install_pii_masking(environ: Mapping[str, str] | None = None) -> bool:
 
     def masking_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = current(*args, **kwargs)
-        mask_record(record)
+        try:
+            mask_record(record)
+        except Exception:  # noqa: BLE001 - a log call must never fail, nor pass what could not be masked
+            record.msg, record.args, record.exc_info, record.exc_text = WITHHELD, (), None, None
         return record
 
     logging.setLogRecordFactory(masking_factory)

@@ -167,3 +167,21 @@ def test_a_failure_quoting_an_address_leaves_an_error_id_in_the_event_log_and_a_
     traceback = "".join(r.exc_text or "" for r in caplog.records if r.name == "dagster.redacted_errors")
     assert "ValueError: no lead for d***@acme-robotics.example at +* (***) ***-**45" in traceback
     assert ADDRESS not in caplog.text
+
+
+def test_a_record_that_cannot_be_masked_is_withheld_and_the_log_call_still_succeeds(plain_records, monkeypatch):
+    stream = io.StringIO()
+    logger = logging.getLogger("some_library.broken")
+    handler = logging.StreamHandler(stream)
+    logger.addHandler(handler)
+    install_pii_masking({})
+
+    def broken(_text: str) -> str:
+        raise RuntimeError("masking failed")
+
+    monkeypatch.setattr(logs, "mask_pii", broken)
+    try:
+        logger.warning("lead from %s", ADDRESS)
+    finally:
+        logger.removeHandler(handler)
+    assert stream.getvalue() == logs.WITHHELD + "\n"
