@@ -69,6 +69,8 @@ class OperationalStore:
         """Columns added to a table since a store was created (all nullable) are added to it."""
         inspector = sa.inspect(self.engine)
         preparer = self.engine.dialect.identifier_preparer
+        # Two workers may start at once; PostgreSQL can say so, SQLite serialises writers anyway.
+        add = "ADD COLUMN IF NOT EXISTS" if self.dialect == "postgresql" else "ADD COLUMN"
         with self.engine.begin() as conn:
             for table in schema.metadata.sorted_tables:
                 existing = {column["name"] for column in inspector.get_columns(table.name)}
@@ -76,7 +78,7 @@ class OperationalStore:
                     if column.name not in existing and column.nullable:
                         kind = column.type.compile(dialect=self.engine.dialect)
                         conn.execute(sa.text(
-                            f"ALTER TABLE {preparer.format_table(table)} ADD COLUMN {preparer.format_column(column)} {kind}"
+                            f"ALTER TABLE {preparer.format_table(table)} {add} {preparer.format_column(column)} {kind}"
                         ))
 
     def dispose(self) -> None:
