@@ -35,11 +35,13 @@ def cmd_parse(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
+    from lead_pipeline.logs import configure_logging, redact
     from lead_pipeline.runner import PipelineRunFailed, open_instance, run_pipeline
     from lead_pipeline.settings import Settings
 
+    configure_logging()
     settings = Settings.from_env()
-    echo = (lambda text: print(text, file=sys.stderr, flush=True)) if not args.json else (lambda _: None)
+    echo = (lambda text: print(redact(text), file=sys.stderr, flush=True)) if not args.json else (lambda _: None)
     try:
         with open_instance(settings) as instance:
             summary = run_pipeline(settings, instance, all_days=args.all_days, echo=echo)
@@ -64,9 +66,11 @@ def cmd_webhook_serve(args: argparse.Namespace, out: TextIO) -> int:
     import uvicorn
 
     from lead_pipeline.ingest.webhook import create_app
+    from lead_pipeline.logs import configure_logging
     from lead_pipeline.settings import Settings
     from lead_pipeline.stores.operational import OperationalStore
 
+    configure_logging()
     settings = Settings.from_env()
     if not settings.webhook_secrets:
         print("lead-pipeline webhook serve: set MAILPARSE_WEBHOOK_SECRETS (comma-separated) first", file=sys.stderr)

@@ -16,7 +16,11 @@ from lead_pipeline.defs.publish import assets as publish_assets
 from lead_pipeline.defs.resources import build_resources
 from lead_pipeline.defs.warehouse import assets as warehouse_assets
 from lead_pipeline.defs.warehouse import checks as warehouse_checks
+from lead_pipeline.logs import protect_run_logs
 from lead_pipeline.settings import Settings
+
+# Every process that loads the code location (code server, run and step workers) masks its logs.
+protect_run_logs()
 
 AREAS = (ingest_assets, parse_assets, lead_assets, publish_assets, warehouse_assets)
 CHECKS = (lead_checks, warehouse_checks, publish_assets)

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 import dagster as dg
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
+from lead_pipeline.logs import redact
 from lead_pipeline.settings import Settings
 
 # Longest day range one run processes; bounds a run's memory whatever the mailbox spans.
@@ -71,7 +72,8 @@ def _execute(job: dg.JobDefinition, instance: dg.DagsterInstance, tags: dict[str
             for event in result.all_events
             if event.is_step_failure
         ]
-        raise PipelineRunFailed(f"run {result.run_id} of {job.name} failed: " + "; ".join(failures or ["see run logs"]))
+        message = f"run {result.run_id} of {job.name} failed: " + "; ".join(failures or ["see run logs"])
+        raise PipelineRunFailed(redact(message))
     return result
 
 

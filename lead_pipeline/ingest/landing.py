@@ -20,6 +20,18 @@ from lead_pipeline.mail.sources import RawMessage
 ALIAS_HEADERS = ("Delivered-To", "X-Original-To", "Envelope-To", "To")
 HEADER_PEEK_BYTES = 64 * 1024
 
+# What vouched for a delivery when it landed (`landing.signature_verification`, copied onto its leads).
+# Each webhook endpoint answers 401 unless its check passes, so the source says which check it passed.
+SIGNATURE_VERIFICATION = {
+    "webhook": "hmac_verified",  # MailParse X-Signature
+    "mailgun": "hmac_verified",  # Mailgun's signature over timestamp + token
+    "postmark": "secret_verified",  # ?token= or basic-auth password (Postmark does not sign)
+    "sendgrid": "secret_verified",
+    "mailparse": "fetched_with_token",  # polled from the MailParse API with our token
+}
+# Inbox files carry only the mail's own authentication headers (see messages.dkim).
+UNSIGNED = "unsigned"
+
 
 def utc_timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -133,6 +145,7 @@ def landing_row(
         "delivery_key": delivery_key,
         "payload_format": payload_format,
         "raw_sha256": hashlib.sha256(raw).hexdigest(),
+        "signature_verification": SIGNATURE_VERIFICATION.get(source, UNSIGNED),
         "received_at": stamp,
         "received_date": stamp[:10],
         "raw": raw,

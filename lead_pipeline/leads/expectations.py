@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from lead_pipeline.leads.scoring import ROUTES
+from lead_pipeline.logs import redact
 
 INTENTS = ("demo", "pricing", "partnership", "job_application", "support", "spam", "other")
 E164 = r"^\+[1-9]\d{6,14}$"
@@ -69,7 +70,8 @@ def validate_scored_leads(leads: pd.DataFrame) -> ValidationSummary:
             "column": result.expectation_config.kwargs.get("column"),
             "success": bool(result.success),
             "unexpected_count": int(result.result.get("unexpected_count") or 0),
-            "unexpected_sample": [str(v) for v in (result.result.get("partial_unexpected_list") or [])[:3]],
+            # Check metadata lands in the run's event log: offending addresses and phones are masked there.
+            "unexpected_sample": redact([str(v) for v in (result.result.get("partial_unexpected_list") or [])[:3]]),
         }
         for result in report.results
     ]

@@ -27,6 +27,7 @@ from typing import Any
 
 import pandas as pd
 
+from lead_pipeline.logs import redact
 from lead_pipeline.publish import payloads
 from lead_pipeline.publish.helpdesk import HelpdeskError, HelpdeskUnavailable, HelpdeskWebhook, build_ticket
 from lead_pipeline.publish.hubspot import (
@@ -101,7 +102,8 @@ class PublishError(RuntimeError):
     recorded; `result` says what."""
 
     def __init__(self, result: PublishResult):
-        super().__init__("publishing needs attention: " + " | ".join(result.fatal))
+        # The message becomes the step's failure in the run logs; error bodies may quote a contact.
+        super().__init__(redact("publishing needs attention: " + " | ".join(result.fatal)))
         self.result = result
 
 

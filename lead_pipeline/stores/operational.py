@@ -16,6 +16,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from lead_pipeline.logs import mask_value, trusted_debug_mode
 from lead_pipeline.stores import schema
 from lead_pipeline.stores.window import DateWindow
 
@@ -43,12 +44,18 @@ class OperationalStore:
     @cached_property
     def engine(self) -> sa.Engine:
         url = sa.make_url(self.url)
+        # Statement errors would otherwise quote their parameters, and PostgreSQL the failing row
+        # (addresses, phones), into the step failure the run logs keep.
+        private = not trusted_debug_mode()
         if url.get_backend_name() == "sqlite" and url.database:
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-            engine = sa.create_engine(url, connect_args={"timeout": 30})
+            engine = sa.create_engine(url, connect_args={"timeout": 30}, hide_parameters=private)
             sa.event.listen(engine, "connect", _sqlite_pragmas)
-            return engine
-        return sa.create_engine(url, pool_pre_ping=True)
+        else:
+            engine = sa.create_engine(url, pool_pre_ping=True, hide_parameters=private)
+        if private:
+            sa.event.listen(engine, "handle_error", _mask_database_error)
+        return engine
 
     @property
     def dialect(self) -> str:
@@ -56,6 +63,23 @@ class OperationalStore:
 
     def ensure_schema(self) -> None:
         schema.metadata.create_all(self.engine)
+        self._add_missing_columns()
+
+    def _add_missing_columns(self) -> None:
+        """Columns added to a table since a store was created (all nullable) are added to it."""
+        inspector = sa.inspect(self.engine)
+        preparer = self.engine.dialect.identifier_preparer
+        # Two workers may start at once; PostgreSQL can say so, SQLite serialises writers anyway.
+        add = "ADD COLUMN IF NOT EXISTS" if self.dialect == "postgresql" else "ADD COLUMN"
+        with self.engine.begin() as conn:
+            for table in schema.metadata.sorted_tables:
+                existing = {column["name"] for column in inspector.get_columns(table.name)}
+                for column in table.columns:
+                    if column.name not in existing and column.nullable:
+                        kind = column.type.compile(dialect=self.engine.dialect)
+                        conn.execute(sa.text(
+                            f"ALTER TABLE {preparer.format_table(table)} {add} {preparer.format_column(column)} {kind}"
+                        ))
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -300,6 +324,17 @@ class OperationalStore:
         with self.engine.begin() as conn:
             self._insert(conn, schema.leads, rows, conflict=["lead_id"], update=update)
 
+    def delivery_provenance(self, landing_ids: Sequence[str]) -> pd.DataFrame:
+        """Per landing_id: the delivery's source, raw bytes' sha256, signature check and parse time."""
+        t, m = schema.landing, schema.messages
+        columns = [t.c.landing_id, t.c.source, m.c.parsed_at, t.c.signature_verification, t.c.raw_sha256]
+        frames = []
+        with self.engine.connect() as conn:
+            for chunk in _chunks(sorted(set(landing_ids)), WRITE_CHUNK):
+                stmt = sa.select(*columns).outerjoin(m, m.c.landing_id == t.c.landing_id).where(t.c.landing_id.in_(chunk))
+                frames.append(_frame(conn.execute(stmt)))
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[c.name for c in columns])
+
     def leads_of_senders(self, sender_emails: Sequence[str]) -> pd.DataFrame:
         t = schema.leads
         frames = []
@@ -380,6 +415,12 @@ class OperationalStore:
     def count_rows(self, table: str) -> int:
         with self.engine.connect() as conn:
             return int(conn.execute(sa.select(sa.func.count()).select_from(schema.metadata.tables[table])).scalar_one())
+
+
+def _mask_database_error(context: sa.engine.ExceptionContext) -> None:
+    for error in (context.original_exception, context.sqlalchemy_exception):
+        if error is not None:
+            error.args = mask_value(error.args)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -25,6 +25,8 @@ landing = sa.Table(
     sa.Column("received_date", sa.String(10), nullable=False, index=True),
     sa.Column("raw", sa.LargeBinary, nullable=False),
     sa.Column("landed_at", sa.String(32), nullable=False),
+    # hmac_verified, secret_verified, fetched_with_token or unsigned (lead_pipeline.ingest.landing).
+    sa.Column("signature_verification", sa.String(32), nullable=True),
     sa.UniqueConstraint("source", "delivery_key", name="uq_landing_source_delivery"),
 )
 
@@ -116,6 +118,11 @@ leads = sa.Table(
     sa.Column("score_breakdown", sa.Text, nullable=True),
     sa.Column("route", sa.String(16), nullable=True),
     sa.Column("status", sa.String(16), nullable=False),
+    # Provenance: the raw delivery behind `landing_id` (with `message_id`), so any lead traces to its bytes.
+    sa.Column("source", sa.String(32), nullable=True),
+    sa.Column("parsed_at", sa.String(32), nullable=True),
+    sa.Column("signature_verification", sa.String(32), nullable=True),
+    sa.Column("raw_sha256", sa.String(64), nullable=True),
     sa.UniqueConstraint("message_id", "sender_email", name="uq_leads_message_sender"),
 )
 

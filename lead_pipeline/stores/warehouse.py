@@ -13,6 +13,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from lead_pipeline.logs import redact
 from lead_pipeline.stores.window import DateWindow
 
 # Column definitions per table; the DDL and the column order of every insert come from here.
@@ -73,6 +74,12 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("status", "VARCHAR NOT NULL"),
         ("duplicate_count", "INTEGER NOT NULL"),
         ("published_at", "TIMESTAMPTZ"),
+        # Provenance: the earliest delivery of the lead, its source, parse time, signature check, raw bytes' hash.
+        ("landing_id", "VARCHAR"),
+        ("source", "VARCHAR"),
+        ("parsed_at", "TIMESTAMPTZ"),
+        ("signature_verification", "VARCHAR"),
+        ("raw_sha256", "VARCHAR"),
     ],
     "contacts": [
         ("contact_email", "VARCHAR PRIMARY KEY"),
@@ -136,11 +143,16 @@ def columns(table: str) -> list[str]:
 
 
 def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
+    existing = set(conn.execute("SELECT table_name, column_name FROM duckdb_columns() WHERE schema_name = current_schema()").fetchall())
     for table, definitions in TABLES.items():
         parts = [f"{name} {sql_type}" for name, sql_type in definitions]
         if table in COMPOSITE_KEYS:
             parts.append(f"PRIMARY KEY ({COMPOSITE_KEYS[table]})")
         conn.execute(f"CREATE TABLE IF NOT EXISTS {table} ({', '.join(parts)})")
+        # Columns added since the warehouse was created; constraints apply to new tables only.
+        for name, sql_type in definitions:
+            if (table, name) not in existing and "NOT NULL" not in sql_type and "PRIMARY KEY" not in sql_type:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {name} {sql_type}")
 
 
 def _replace(
@@ -152,15 +164,23 @@ def _replace(
         conn.execute(delete_sql, list(params))
         if not frame.empty:
             conn.register("incoming", frame)
-            try:
-                columns = ", ".join(frame.columns)
-                conn.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM incoming")
-            finally:
-                conn.unregister("incoming")
+            columns = ", ".join(frame.columns)
+            conn.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM incoming")
         conn.execute("COMMIT")
+    except duckdb.Error as exc:
+        conn.execute("ROLLBACK")
+        # A constraint error quotes the offending key (a contact's address) into the run's failure.
+        masked = redact(str(exc))
+        if masked == str(exc):
+            raise
+        raise type(exc)(masked) from None
     except Exception:
         conn.execute("ROLLBACK")
         raise
+    finally:
+        # Only after COMMIT or ROLLBACK: an aborted transaction refuses it, hiding the error.
+        if not frame.empty:
+            conn.unregister("incoming")
     return len(frame)
 
 

@@ -43,3 +43,15 @@ def test_undated_mail_lands_today_and_too_old_mail_is_rejected_with_the_fix():
     assert rejected["source_ref"] == "old.eml"
     assert "LEAD_PIPELINE_START_DATE" in rejected["reason"]
     assert rejected["raw"] == old.raw
+
+
+def test_each_delivery_records_what_vouched_for_it():
+    from lead_pipeline.ingest.landing import landing_row
+
+    def verification(source: str) -> str:
+        return landing_row(source=source, source_ref="r", delivery_key="k", payload_format="mime", raw=b"x",
+                           received_at=None, alias=None, now=datetime(2026, 11, 2, tzinfo=UTC))["signature_verification"]
+
+    assert [verification(s) for s in ("webhook", "mailgun", "postmark", "sendgrid", "mailparse", "inbox")] == [
+        "hmac_verified", "hmac_verified", "secret_verified", "secret_verified", "fetched_with_token", "unsigned",
+    ]

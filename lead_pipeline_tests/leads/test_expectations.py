@@ -26,3 +26,9 @@ def test_each_broken_property_is_reported_by_its_expectation():
         ("expect_column_values_to_be_between", "score"),
     }
     assert not summary.success
+
+
+def test_offending_addresses_and_phones_are_masked_in_the_reported_samples():
+    summary = validate_scored_leads(_leads(sender_email="dana whitfield@acme.example", phone="+1 415 555 0100"))
+    samples = {r["column"]: r["unexpected_sample"] for r in summary.results if not r["success"]}
+    assert samples == {"sender_email": ["dana w***@acme.example"], "phone": ["+* *** *** **00"]}

@@ -90,3 +90,29 @@ def test_saving_leads_again_keeps_scores(store):
 def test_integrity_finds_two_leads_with_the_same_sender_and_text(store):
     store.save_leads([_lead("L1", "<m1@x>", "p@x.example"), _lead("L2", "<m2@x>", "p@x.example")])
     assert LeadIntegrity(store).duplicate_identities() == {"message_id_sender": 0, "sender_content_hash": 1}
+
+
+def test_columns_added_since_a_store_was_created_are_added_to_it(store):
+    with store.engine.begin() as conn:
+        conn.execute(sa.text("ALTER TABLE leads DROP COLUMN raw_sha256"))
+        conn.execute(sa.text("ALTER TABLE landing DROP COLUMN signature_verification"))
+    store.ensure_schema()
+    inspector = sa.inspect(store.engine)
+    assert "raw_sha256" in {c["name"] for c in inspector.get_columns("leads")}
+    assert "signature_verification" in {c["name"] for c in inspector.get_columns("landing")}
+
+
+def test_a_failed_statement_does_not_quote_its_parameters(store):
+    lead = _lead("L1", "<m1@x.example>", "dana.whitfield@acme-robotics.example") | {"intent": None}
+    with pytest.raises(sa.exc.IntegrityError) as failure:
+        store.save_leads([lead])
+    assert "dana.whitfield" not in str(failure.value)
+
+
+def test_provenance_of_deliveries_joins_landing_and_parse(store):
+    store.land([_landing("a", "2026-11-02") | {"signature_verification": "unsigned"}])
+    provenance = store.delivery_provenance(["a", "missing"])
+    assert provenance.to_dict("records") == [{
+        "landing_id": "a", "source": "inbox", "parsed_at": None, "signature_verification": "unsigned",
+        "raw_sha256": "a".ljust(64, "0"),
+    }]

@@ -10,6 +10,7 @@ from lead_pipeline.defs.resources import EnrichmentResource, LeadRulesResource, 
 
 PARTITIONED = {"partitions_def": daily_partitions, "backfill_policy": single_run_backfill,
                "freshness_policy": DAILY_FRESHNESS}
+TOP_LEADS_LOGGED = 5
 
 
 def _rate(part: int, whole: int) -> float:
@@ -66,6 +67,7 @@ def deduplicated_leads(context: dg.AssetExecutionContext, lead_store: LeadStoreR
         records(candidates[["landing_id", "lead_id", "message_id", "sender_email", "received_date"]])
     )
     leads = build_leads(store.deliveries_of_leads_in(window))
+    leads = leads.merge(store.delivery_provenance(leads["landing_id"].tolist()), on="landing_id", how="left")
     store.save_leads(records(leads))
     contacts = build_contacts(store.leads_of_senders(leads["sender_email"].tolist()))
     store.save_contacts(records(contacts))
@@ -104,10 +106,10 @@ def scored_leads(
     if active.rejected:
         context.log.warning(f"rules file rejected, previous rules {active.version[:12]} stay in force: {active.rejected}")
     window = window_of(context)
-    scores = score_leads(
-        scoring_frame(store.read_leads_in(window), store.deliveries_of_leads_in(window)), active.rules
-    )
+    leads = store.read_leads_in(window)
+    scores = score_leads(scoring_frame(leads, store.deliveries_of_leads_in(window)), active.rules)
     store.save_scores(records(scores))
+    _log_top_leads(context, leads, scores)
     n = len(scores)
     routes = scores["route"].value_counts().to_dict() if n else {}
     metadata: dict[str, object] = {
@@ -119,3 +121,18 @@ def scored_leads(
     }
     metadata.update({f"route_{route}": int(count) for route, count in sorted(routes.items())})
     return dg.MaterializeResult(metadata=metadata)
+
+
+def _log_top_leads(context: dg.AssetExecutionContext, leads, scores) -> None:
+    """The best leads of the run, for whoever watches it; the log filter masks their addresses and phones."""
+    if scores.empty:
+        return
+    best = scores.nlargest(TOP_LEADS_LOGGED, "score").merge(
+        leads[["lead_id", "sender_email", "company", "phone"]], on="lead_id"
+    )
+    for lead in best.itertuples(index=False):
+        context.log.info(
+            f"top lead {lead.lead_id}: {lead.sender_email} ({lead.company or 'no company'}, phone "
+            f"{lead.phone or 'unknown'}) scored {lead.score}, route {lead.route}",
+            extra={"lead_id": lead.lead_id, "score": int(lead.score), "route": lead.route},
+        )

@@ -6,6 +6,8 @@ from lead_pipeline.defs.ingest.assets import landed_messages, mailparse_messages
 from lead_pipeline.defs.partitions import daily_partitions, single_run_backfill, window_of
 from lead_pipeline.defs.resources import LeadStoreResource
 
+DEAD_LETTERS_SHOWN = 10
+
 
 @dg.asset(
     group_name="parse",
@@ -23,6 +25,7 @@ def parsed_messages(context: dg.AssetExecutionContext, lead_store: LeadStoreReso
     window = window_of(context)
     parsed_at = utc_timestamp(datetime.now(UTC))
     parsed = failed = 0
+    new_letters = []
     for rows in store.iter_landed(window):
         batch = parse_landed(rows, parsed_at=parsed_at)
         store.save_messages(batch.messages)
@@ -30,8 +33,12 @@ def parsed_messages(context: dg.AssetExecutionContext, lead_store: LeadStoreReso
         store.record_dead_letters(batch.dead_letters)
         parsed += len(batch.messages)
         failed += len(batch.dead_letters)
+        new_letters += batch.dead_letters[: DEAD_LETTERS_SHOWN - len(new_letters)]
     landed = parsed + failed
     context.log.info(f"{window.start}..{window.end}: {parsed} parsed, {failed} dead letters")
+    for letter in new_letters:
+        # Reasons can quote the input (an address that failed to parse): the log filter masks them.
+        context.log.warning(f"dead letter {letter['dead_letter_id']} from {letter['source_ref']}: {letter['reason']}")
     letters = store.read_dead_letters(window)
     return dg.MaterializeResult(
         metadata={
@@ -45,14 +52,18 @@ def parsed_messages(context: dg.AssetExecutionContext, lead_store: LeadStoreReso
     )
 
 
-def _dead_letter_table(letters, limit: int = 10) -> str:
-    """The window's latest dead letters, for the UI; the redrive_dead_letters_job re-queues them."""
+def _dead_letter_table(letters, limit: int = DEAD_LETTERS_SHOWN) -> str:
+    """The window's latest dead letters, for the UI; the redrive_dead_letters_job re-queues them.
+
+    Metadata lands in the run's event log, so what could quote the input is masked."""
+    from lead_pipeline.logs import redact
+
     if letters.empty:
         return "No dead letters."
     rows = letters.sort_values("failed_at", ascending=False).head(limit)
     lines = ["| stage | source | reason | raw |", "| --- | --- | --- | --- |"]
     lines += [
-        f"| {r.stage} | {r.source_ref} | {str(r.reason).replace('|', '/')[:200]} | {r.raw_ref} |"
+        redact(f"| {r.stage} | {r.source_ref} | {str(r.reason).replace('|', '/')[:200]} | {r.raw_ref} |")
         for r in rows.itertuples(index=False)
     ]
     return "\n".join(lines)
