@@ -88,3 +88,20 @@ def running_s3() -> Iterator[str]:
         yield f"http://{host}:{port}"
     finally:
         server.stop()
+
+
+def message_with_attachments(attachments: list[tuple[str, str, bytes]], subject: str = "RFP attached") -> bytes:
+    """A raw RFC 5322 message from a prospect carrying `(filename, content type, bytes)` attachments."""
+    from email.message import EmailMessage
+
+    message = EmailMessage()
+    message["From"] = "Dana Whitfield <dana.whitfield@acme-robotics.example>"
+    message["To"] = "sales@lead-pipeline.example"
+    message["Subject"] = subject
+    message["Date"] = "Thu, 05 Mar 2026 10:00:00 +0000"
+    message["Message-ID"] = f"<{hashlib.sha256(subject.encode()).hexdigest()[:16]}@acme-robotics.example>"
+    message.set_content("Hello, please find our RFP attached. We need 40 seats.\n\nDana")
+    for filename, content_type, content in attachments:
+        maintype, subtype = content_type.split("/")
+        message.add_attachment(content, maintype=maintype, subtype=subtype, filename=filename)
+    return message.as_bytes()
