@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from lead_pipeline.defs import automation
+from lead_pipeline.defs.attachments import assets as attachment_assets
 from lead_pipeline.defs.ingest import assets as ingest_assets
 from lead_pipeline.defs.ingest import jobs as ingest_jobs
 from lead_pipeline.defs.ingest import sensors as ingest_sensors
@@ -17,7 +18,7 @@ from lead_pipeline.defs.warehouse import assets as warehouse_assets
 from lead_pipeline.defs.warehouse import checks as warehouse_checks
 from lead_pipeline.settings import Settings
 
-AREAS = (ingest_assets, parse_assets, lead_assets, publish_assets, warehouse_assets)
+AREAS = (ingest_assets, parse_assets, attachment_assets, lead_assets, publish_assets, warehouse_assets)
 CHECKS = (lead_checks, warehouse_checks, publish_assets)
 
 

@@ -32,6 +32,11 @@ class Settings:
     crm_api_url: str | None = None
     alert_threshold: int = 60
     base_url: str = "http://127.0.0.1:3000"
+    # Attachments: a blob store URL (None: the local `blobs_dir`), clamd's address, size limits.
+    blob_store_url: str | None = None
+    clamd_url: str | None = None
+    attachment_max_file_bytes: int = 25 * 1024 * 1024
+    attachment_max_message_bytes: int = 50 * 1024 * 1024
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -52,6 +57,10 @@ class Settings:
             crm_api_url=env.get("CRM_API_URL") or None,
             alert_threshold=int(env.get("LEAD_ALERT_THRESHOLD") or 60),
             base_url=env.get("LEAD_PIPELINE_BASE_URL") or "http://127.0.0.1:3000",
+            blob_store_url=env.get("LEAD_BLOB_STORE_URL") or None,
+            clamd_url=env.get("CLAMD_URL") or None,
+            attachment_max_file_bytes=int(env.get("LEAD_ATTACHMENT_MAX_FILE_BYTES") or 25 * 1024 * 1024),
+            attachment_max_message_bytes=int(env.get("LEAD_ATTACHMENT_MAX_MESSAGE_BYTES") or 50 * 1024 * 1024),
         )
 
     @property
@@ -61,6 +70,11 @@ class Settings:
     @property
     def blobs_dir(self) -> Path:
         return self.home / "blobs"
+
+    @property
+    def blob_store(self) -> str:
+        """Where attachment bytes go: `LEAD_BLOB_STORE_URL`, else `blobs_dir`."""
+        return self.blob_store_url or str(self.blobs_dir)
 
 
 def _csv(value: str | None) -> tuple[str, ...]:
