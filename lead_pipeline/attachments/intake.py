@@ -120,9 +120,9 @@ class IntakeTotals:
 
 def take_landed_attachments(store, messages, intake: AttachmentIntake, batch_size: int = 100) -> IntakeTotals:
     """Take in the attachments of parsed deliveries (`messages`: landing_id and record JSON) not taken
-    yet, or whose scan failed. Bytes come from the landed MIME; other payload formats carry none
-    (MailParse JSON attachments are taken in when polled, while their download URLs are valid)."""
-    from lead_pipeline.mail.mime import attachment_payloads
+    yet, or whose scan failed. The bytes come from the landed payload (MIME parts, a provider's JSON or
+    form), else from the blob store (a retried scan); MailParse JSON attachments are taken in when
+    polled, while their download URLs are valid."""
     from lead_pipeline.stores.attachments import landed_payloads, read_attachments, record_attachments
 
     wanted: dict[str, list[dict[str, Any]]] = {}
@@ -139,11 +139,10 @@ def take_landed_attachments(store, messages, intake: AttachmentIntake, batch_siz
         rows: list[dict[str, Any]] = []
         for landing in landed_payloads(store, pending):
             listed = wanted[landing.landing_id]
-            if landing.payload_format == "mime":
-                payloads = attachment_payloads(bytes(landing.raw), {a["sha256"] for a in listed})
-                reason = "bytes_not_found: not among the message's MIME parts"
-            else:
-                payloads, reason = {}, f"bytes_not_extracted: {landing.payload_format} payload"
+            payloads, reason = _landed_bytes(landing, {a["sha256"] for a in listed})
+            for digest in {a["sha256"] for a in listed} - payloads.keys():
+                if intake.blobs.has(digest):
+                    payloads[digest] = intake.blobs.read(digest)
             taken = intake.take(landing.landing_id, [(a, payloads.get(a["sha256"])) for a in listed],
                                 missing_reason=reason)
             rows.extend(taken)
@@ -151,6 +150,26 @@ def take_landed_attachments(store, messages, intake: AttachmentIntake, batch_siz
             totals.count(taken)
         record_attachments(store, rows)
     return totals
+
+
+def _landed_bytes(landing, wanted: set[str]) -> tuple[dict[str, bytes], str]:
+    """The wanted attachments' bytes found in a landed payload, and why any other is missing."""
+    from lead_pipeline.ingest.adapters.common import collecting_attachment_bytes
+    from lead_pipeline.ingest.formats import parse_payload
+    from lead_pipeline.mail.mime import MessageRejected, attachment_payloads
+
+    raw = bytes(landing.raw)
+    if landing.payload_format == "mime":
+        return attachment_payloads(raw, wanted), "bytes_not_found: not among the message's MIME parts"
+    if landing.payload_format == "mailparse_json":
+        return {}, "not_downloaded: the download URL failed or had expired when the message was polled"
+    with collecting_attachment_bytes() as found:
+        try:
+            parse_payload(landing.payload_format, raw, landing.source_ref)
+        except MessageRejected:
+            pass  # it parsed before (a record exists); whatever was decoded is still found
+    return ({k: v for k, v in found.items() if k in wanted},
+            f"bytes_not_found: not decodable from the {landing.payload_format} payload")
 
 
 def take_polled_attachment(

@@ -42,8 +42,8 @@ def read_attachments(store: OperationalStore, landing_ids: Sequence[str]) -> dic
 
 
 def landed_payloads(store: OperationalStore, landing_ids: Sequence[str]) -> Iterator[sa.Row]:
-    """(landing_id, payload_format, raw) of the given deliveries."""
+    """(landing_id, source_ref, payload_format, raw) of the given deliveries."""
     t = schema.landing
     with store.engine.connect() as conn:
         for chunk in _chunks(list(landing_ids), 100):
-            yield from conn.execute(sa.select(t.c.landing_id, t.c.payload_format, t.c.raw).where(t.c.landing_id.in_(chunk)))
+            yield from conn.execute(sa.select(t.c.landing_id, t.c.source_ref, t.c.payload_format, t.c.raw).where(t.c.landing_id.in_(chunk)))

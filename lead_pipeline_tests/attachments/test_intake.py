@@ -121,3 +121,57 @@ def test_polled_attachments_keep_their_raw_name_safely(store, tmp_path, clamd_ur
     assert take_polled_attachment(store, intake, "mailparse-landing", meta, EICAR) == []  # polled again
     [second] = take_polled_attachment(store, intake, "mailparse-landing", {"filename": "b.pdf"}, clean_pdf())
     assert second["position"] == 1 and second["reason"].startswith("message_too_large")
+
+
+def _land_payload(store, payload_format: str, body: bytes, key: str) -> str:
+    from lead_pipeline.ingest.landing import landing_row
+
+    row = landing_row(source="webhook", source_ref=f"webhook:{key}", delivery_key=key, payload_format=payload_format,
+                      raw=body, received_at=NOW, alias=None, now=NOW)
+    store.land([row])
+    for rows in store.iter_landed(WINDOW):
+        store.save_messages(parse_landed(rows, parsed_at="2026-03-05T12:00:00Z").messages)
+    return row["landing_id"]
+
+
+def test_provider_payload_attachments_are_decoded_and_scanned(store, tmp_path, clamd_url):
+    import base64
+    import json
+
+    payload = {
+        "FromFull": {"Email": "dana.whitfield@acme-robotics.example", "Name": "Dana Whitfield"},
+        "ToFull": [{"Email": "sales@lead-pipeline.example"}], "Subject": "RFP", "MessageID": "pm-1",
+        "Date": "Thu, 05 Mar 2026 10:00:00 +0000", "TextBody": "RFP attached.",
+        "Attachments": [
+            {"Name": "../../etc/passwd", "Content": base64.b64encode(EICAR).decode(), "ContentType": "text/plain"},
+            {"Name": "RFP.pdf", "Content": base64.b64encode(clean_pdf()).decode(), "ContentType": "application/pdf"},
+        ],
+    }
+    landing_id = _land_payload(store, "postmark_json", json.dumps(payload).encode(), "pm-1")
+    _take(store, _intake(tmp_path, ClamdScanner(clamd_url)))
+    rows = {r["filename"]: r for r in read_attachments(store, [landing_id])[landing_id]}
+    assert rows["passwd"]["original_filename"] == "../../etc/passwd"
+    assert (rows["passwd"]["status"], rows["passwd"]["scan_status"]) == ("quarantined", "infected")
+    assert (rows["RFP.pdf"]["status"], rows["RFP.pdf"]["scan_status"]) == ("stored", "clean")
+
+
+def test_polled_attachment_whose_scan_failed_is_rescanned_from_the_blob_store(store, tmp_path, clamd_url):
+    import json
+
+    pdf = clean_pdf("polled")
+    sha = hashlib.sha256(pdf).hexdigest()
+    item = {"id": "mp-1", "messageId": "<mp-1@acme-robotics.example>", "receivedAt": "2026-03-05T10:00:00Z",
+            "from": {"email": "dana.whitfield@acme-robotics.example", "name": "Dana"}, "subject": "RFP",
+            "text": "RFP attached.", "attachments": [
+                {"filename": "RFP.pdf", "contentType": "application/pdf", "size": len(pdf), "sha256": sha},
+                {"filename": "gone.pdf", "contentType": "application/pdf", "size": 10, "sha256": "a" * 64},
+            ]}
+    landing_id = _land_payload(store, "mailparse_json", json.dumps(item).encode(), "mp-1")
+    broken = _intake(tmp_path, ClamdScanner(f"unix://{tmp_path}/down.sock", timeout_s=2))
+    [row] = take_polled_attachment(store, broken, landing_id, item["attachments"][0], pdf)
+    assert row["scan_status"] == "error"
+
+    _take(store, _intake(tmp_path, ClamdScanner(clamd_url)))
+    rows = {r["filename"]: r for r in read_attachments(store, [landing_id])[landing_id]}
+    assert (rows["RFP.pdf"]["status"], rows["RFP.pdf"]["scan_status"]) == ("stored", "clean")
+    assert rows["gone.pdf"]["status"] == "missing" and rows["gone.pdf"]["reason"].startswith("not_downloaded")
