@@ -9,14 +9,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from lead_pipeline.attachments.filenames import sanitise_filename
-from lead_pipeline.attachments.scanning import INFECTED, UNSCANNED, ClamdScanner, NoScanner
-from lead_pipeline.stores.attachments import MISSING, QUARANTINED, REJECTED, STORED
+from lead_pipeline.attachments.scanning import ERROR, INFECTED, UNSCANNED, ClamdScanner, NoScanner
+from lead_pipeline.ingest.adapters.common import collecting_attachment_bytes
+from lead_pipeline.ingest.formats import parse_payload
+from lead_pipeline.mail.mime import MessageRejected, attachment_payloads, content_type_mismatch, sniff_content_type
+from lead_pipeline.stores.attachments import (
+    MISSING, QUARANTINED, REJECTED, STORED, landed_payloads, read_attachments, record_attachments,
+)
 from lead_pipeline.stores.blobs import BlobStore
+from lead_pipeline.stores.operational import OperationalStore
 
 MB = 1024 * 1024
 DEFAULT_MAX_FILE_BYTES = 25 * MB
@@ -82,8 +88,6 @@ class AttachmentIntake:
         self, landing_id: str, position: int, meta: Mapping[str, Any], content: bytes | None, status: str,
         reason: str | None, digest: str | None = None, scan_status: str = UNSCANNED, scan_detail: str | None = None,
     ) -> dict[str, Any]:
-        from lead_pipeline.mail.mime import content_type_mismatch, sniff_content_type
-
         original = meta.get("filename")
         declared = meta.get("contentType")
         sniffed = sniff_content_type(content) if content else meta.get("sniffedContentType")
@@ -118,13 +122,13 @@ class IntakeTotals:
             setattr(self, row["status"], getattr(self, row["status"]) + 1)
 
 
-def take_landed_attachments(store, messages, intake: AttachmentIntake, batch_size: int = 100) -> IntakeTotals:
+def take_landed_attachments(
+    store: OperationalStore, messages: Iterable[tuple[str, str]], intake: AttachmentIntake, batch_size: int = 100,
+) -> IntakeTotals:
     """Take in the attachments of parsed deliveries (`messages`: landing_id and record JSON) not taken
     yet, or whose scan failed. The bytes come from the landed payload (MIME parts, a provider's JSON or
     form), else from the blob store (a retried scan); MailParse JSON attachments are taken in when
     polled, while their download URLs are valid."""
-    from lead_pipeline.stores.attachments import landed_payloads, read_attachments, record_attachments
-
     wanted: dict[str, list[dict[str, Any]]] = {}
     for landing_id, record in messages:
         listed = [a for a in json.loads(record).get("attachments") or [] if a.get("sha256")]
@@ -154,10 +158,6 @@ def take_landed_attachments(store, messages, intake: AttachmentIntake, batch_siz
 
 def _landed_bytes(landing, wanted: set[str]) -> tuple[dict[str, bytes], str]:
     """The wanted attachments' bytes found in a landed payload, and why any other is missing."""
-    from lead_pipeline.ingest.adapters.common import collecting_attachment_bytes
-    from lead_pipeline.ingest.formats import parse_payload
-    from lead_pipeline.mail.mime import MessageRejected, attachment_payloads
-
     raw = bytes(landing.raw)
     if landing.payload_format == "mime":
         return attachment_payloads(raw, wanted), "bytes_not_found: not among the message's MIME parts"
@@ -173,15 +173,13 @@ def _landed_bytes(landing, wanted: set[str]) -> tuple[dict[str, bytes], str]:
 
 
 def take_polled_attachment(
-    store, intake: AttachmentIntake, landing_id: str, attachment: Mapping[str, Any], content: bytes
+    store: OperationalStore, intake: AttachmentIntake, landing_id: str, attachment: Mapping[str, Any], content: bytes
 ) -> list[dict[str, Any]]:
     """Take in one attachment downloaded while its delivery is polled; polling the delivery again
     takes nothing twice, and the per-message limit counts the attachments taken before it."""
-    from lead_pipeline.stores.attachments import read_attachments, record_attachments
-
     recorded = read_attachments(store, [landing_id]).get(landing_id, [])
     digest = hashlib.sha256(content).hexdigest()
-    if any(row["sha256"] == digest and row["scan_status"] != "error" for row in recorded):
+    if any(row["sha256"] == digest and row["scan_status"] != ERROR for row in recorded):
         return []
     others = [row for row in recorded if row["sha256"] != digest]
     kept = sum(row["size"] for row in others if row["status"] in (STORED, QUARANTINED))
@@ -193,5 +191,5 @@ def take_polled_attachment(
 
 
 def _needs_intake(listed: list[dict[str, Any]], recorded: list[dict[str, Any]]) -> bool:
-    done = {row["sha256"] for row in recorded if row["scan_status"] != "error"}
+    done = {row["sha256"] for row in recorded if row["scan_status"] != ERROR}
     return any(a["sha256"] not in done for a in listed)
