@@ -46,7 +46,7 @@ class BlobStore:
     # -- where ------------------------------------------------------------------------------
 
     def key_of(self, sha256: str, *, quarantined: bool = False) -> str:
-        _check_digest(sha256)
+        check_digest(sha256)
         area = f"{self.root}/{QUARANTINE}" if quarantined else self.root
         return f"{area}/{sha256[:2]}/{sha256}"
 
@@ -140,7 +140,7 @@ class BlobStore:
         return True
 
 
-def _check_digest(sha256: str) -> None:
+def check_digest(sha256: str) -> None:
     # Keys come from stored metadata; anything but a hex digest could address outside the store.
     if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
         raise ValueError(f"not a sha256 hex digest: {sha256!r}")

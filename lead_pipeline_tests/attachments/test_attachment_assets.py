@@ -7,6 +7,7 @@ import dagster as dg
 import duckdb
 import httpx
 
+from lead_pipeline.cli import main
 from lead_pipeline.runner import run_pipeline
 from lead_pipeline.settings import Settings
 from lead_pipeline.stores.attachments import read_attachments
@@ -16,7 +17,7 @@ from lead_pipeline_tests.attachments.standins import EICAR, clean_pdf, message_w
 
 
 def test_eicar_is_caught_and_a_clean_pdf_linked_in_the_warehouse(pipeline_env, s3_env, clamd_url, monkeypatch,
-                                                                  tmp_path):
+                                                                  tmp_path, capsys):
     import s3fs
 
     bucket = f"leads-{uuid.uuid4().hex[:12]}"
@@ -56,6 +57,17 @@ def test_eicar_is_caught_and_a_clean_pdf_linked_in_the_warehouse(pipeline_env, s
     [taken] = read_attachments(store, _landing_ids(store)).values()
     assert {row["status"] for row in taken} == {"stored", "quarantined"}
     store.dispose()
+
+    capsys.readouterr()
+    assert main(["attachment-link", pdf_sha, "--expires", "60"]) == 0
+    link = capsys.readouterr().out.strip()
+    assert "X-Amz-Expires=60" in link and httpx.get(link).content == pdf
+    assert main(["attachment-link", virus_sha]) == 1
+    assert "not linkable: status quarantined, scan infected" in capsys.readouterr().err
+    assert main(["attachment-link", "../../etc/passwd"]) == 2
+    monkeypatch.delenv("LEAD_BLOB_STORE_URL")  # the same metadata, a local folder: nothing to sign
+    assert main(["attachment-link", pdf_sha]) == 1
+    assert "a local folder cannot sign links" in capsys.readouterr().err
 
 
 def _landing_ids(store):
