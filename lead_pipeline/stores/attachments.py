@@ -47,3 +47,19 @@ def landed_payloads(store: OperationalStore, landing_ids: Sequence[str]) -> Iter
     with store.engine.connect() as conn:
         for chunk in _chunks(list(landing_ids), 100):
             yield from conn.execute(sa.select(t.c.landing_id, t.c.source_ref, t.c.payload_format, t.c.raw).where(t.c.landing_id.in_(chunk)))
+
+
+def forget_attachments(store: OperationalStore, landing_ids: Sequence[str]) -> list[str]:
+    """Delete the deliveries' attachment rows (erasure); returns the sha256 of the blobs no remaining
+    row refers to, for `BlobStore.delete`. A blob shared with another delivery is kept."""
+    t = schema.attachments
+    ids = list(dict.fromkeys(landing_ids))
+    with store.engine.begin() as conn:
+        digests: set[str] = set()
+        for chunk in _chunks(ids, WRITE_CHUNK):
+            digests.update(conn.execute(sa.select(t.c.sha256).where(t.c.landing_id.in_(chunk))).scalars())
+            conn.execute(t.delete().where(t.c.landing_id.in_(chunk)))
+        still_used: set[str] = set()
+        for chunk in _chunks(sorted(digests), WRITE_CHUNK):
+            still_used.update(conn.execute(sa.select(t.c.sha256).where(t.c.sha256.in_(chunk))).scalars())
+    return sorted(digests - still_used)

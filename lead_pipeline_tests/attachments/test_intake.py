@@ -175,3 +175,19 @@ def test_polled_attachment_whose_scan_failed_is_rescanned_from_the_blob_store(st
     rows = {r["filename"]: r for r in read_attachments(store, [landing_id])[landing_id]}
     assert (rows["RFP.pdf"]["status"], rows["RFP.pdf"]["scan_status"]) == ("stored", "clean")
     assert rows["gone.pdf"]["status"] == "missing" and rows["gone.pdf"]["reason"].startswith("not_downloaded")
+
+
+def test_erasing_a_delivery_frees_only_blobs_no_other_delivery_uses(store, tmp_path):
+    from lead_pipeline.stores.attachments import forget_attachments
+
+    shared, own = clean_pdf("shared"), clean_pdf("own")
+    first, second = _land(store, message_with_attachments([("a.pdf", "application/pdf", shared),
+                                                           ("b.pdf", "application/pdf", own)], subject="one"),
+                          message_with_attachments([("a.pdf", "application/pdf", shared)], subject="two"))
+    intake = _intake(tmp_path, NoScanner())
+    _take(store, intake)
+    orphaned = forget_attachments(store, [first])
+    assert orphaned == [hashlib.sha256(own).hexdigest()]
+    assert all(intake.blobs.delete(digest) for digest in orphaned)
+    assert intake.blobs.has(hashlib.sha256(shared).hexdigest())
+    assert first not in read_attachments(store, [first, second]) and len(read_attachments(store, [second])[second]) == 1
