@@ -2,9 +2,9 @@ from datetime import UTC, date, datetime
 
 import dagster as dg
 
+from lead_pipeline.defs.attachments.resources import AttachmentIntakeResource
 from lead_pipeline.defs.partitions import daily_partitions
 from lead_pipeline.defs.ingest.resources import MailParseResource
-from lead_pipeline.defs.attachments.resources import AttachmentIntakeResource
 from lead_pipeline.defs.resources import InboxResource, LeadStoreResource
 
 LANDING_BATCH = 200
