@@ -107,6 +107,29 @@ def cmd_generate(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def cmd_attachment_link(args: argparse.Namespace, out: TextIO) -> int:
+    from lead_pipeline.attachments.links import download_link
+    from lead_pipeline.settings import Settings
+    from lead_pipeline.stores.blobs import BlobStore
+    from lead_pipeline.stores.operational import OperationalStore
+
+    settings = Settings.from_env()
+    store = OperationalStore(settings.store_url)
+    store.ensure_schema()
+    try:
+        link, why = download_link(store, BlobStore(settings.blob_store), args.sha256.lower(), args.expires)
+    except ValueError as exc:
+        print(f"lead-pipeline attachment-link: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        store.dispose()
+    if link is None:
+        print(f"lead-pipeline attachment-link: {why}", file=sys.stderr)
+        return 1
+    out.write(link + "\n")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lead-pipeline", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -131,6 +154,11 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--days", type=int, default=365, help="days the arrivals spread over (default 365)")
     generate.add_argument("--format", choices=("eml", "mbox"), default="eml", help="eml files (default) or one mbox")
     generate.set_defaults(handler=cmd_generate)
+
+    link = commands.add_parser("attachment-link", help="a short-lived download link to a stored, clean attachment")
+    link.add_argument("sha256", help="the attachment's sha256 (warehouse lead_attachments.sha256)")
+    link.add_argument("--expires", type=int, default=900, metavar="SECONDS", help="validity (default 900)")
+    link.set_defaults(handler=cmd_attachment_link)
 
     webhook = commands.add_parser("webhook", help="the webhook receiver")
     webhook_commands = webhook.add_subparsers(dest="webhook_command", required=True)

@@ -6,6 +6,7 @@ import dagster as dg
 
 from lead_pipeline.defs import automation
 from lead_pipeline.defs.alerts import sensors as alert_sensors
+from lead_pipeline.defs.attachments import assets as attachment_assets
 from lead_pipeline.defs.ingest import assets as ingest_assets
 from lead_pipeline.defs.ingest import jobs as ingest_jobs
 from lead_pipeline.defs.ingest import sensors as ingest_sensors
@@ -22,7 +23,7 @@ from lead_pipeline.settings import Settings
 # Every process that loads the code location (code server, run and step workers) masks its logs.
 protect_run_logs()
 
-AREAS = (ingest_assets, parse_assets, lead_assets, publish_assets, warehouse_assets)
+AREAS = (ingest_assets, parse_assets, attachment_assets, lead_assets, publish_assets, warehouse_assets)
 CHECKS = (lead_checks, warehouse_checks, publish_assets)
 
 

@@ -34,6 +34,11 @@ class Settings:
     base_url: str = "http://127.0.0.1:3000"
     backlog_alert_threshold: int = 500
     dead_letter_alert_threshold: int = 20
+    # Attachments: a blob store URL (None: the local `blobs_dir`), clamd's address, size limits.
+    blob_store_url: str | None = None
+    clamd_url: str | None = None
+    attachment_max_file_bytes: int = 25 * 1024 * 1024
+    attachment_max_message_bytes: int = 50 * 1024 * 1024
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -56,6 +61,10 @@ class Settings:
             base_url=env.get("LEAD_PIPELINE_BASE_URL") or "http://127.0.0.1:3000",
             backlog_alert_threshold=int(env.get("LEAD_BACKLOG_ALERT_THRESHOLD") or 500),
             dead_letter_alert_threshold=int(env.get("LEAD_DEAD_LETTER_ALERT_THRESHOLD") or 20),
+            blob_store_url=env.get("LEAD_BLOB_STORE_URL") or None,
+            clamd_url=env.get("CLAMD_URL") or None,
+            attachment_max_file_bytes=int(env.get("LEAD_ATTACHMENT_MAX_FILE_BYTES") or 25 * 1024 * 1024),
+            attachment_max_message_bytes=int(env.get("LEAD_ATTACHMENT_MAX_MESSAGE_BYTES") or 50 * 1024 * 1024),
         )
 
     @property
@@ -69,6 +78,9 @@ class Settings:
     @property
     def reports_dir(self) -> Path:
         return self.home / "reports"
+    def blob_store(self) -> str:
+        """Where attachment bytes go: `LEAD_BLOB_STORE_URL`, else `blobs_dir`."""
+        return self.blob_store_url or str(self.blobs_dir)
 
 
 def _csv(value: str | None) -> tuple[str, ...]:

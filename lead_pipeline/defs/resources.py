@@ -52,7 +52,8 @@ class WarehouseResource(DuckDBResource):
 
 
 class BlobStoreResource(dg.ConfigurableResource):
-    """Attachment bytes, content-addressed (`LEAD_PIPELINE_HOME/blobs`)."""
+    """Attachment bytes by sha256: a folder (`LEAD_PIPELINE_HOME/blobs`) or an fsspec URL
+    (`LEAD_BLOB_STORE_URL`, e.g. `s3://bucket/prefix` with the standard `AWS_*` variables)."""
 
     root: str
 
@@ -128,11 +129,13 @@ def _secret(name: str):
 
 def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
     from lead_pipeline.defs.alerts.resources import HealthAlertsResource
+    from lead_pipeline.defs.attachments.resources import AttachmentIntakeResource, MalwareScannerResource
     from lead_pipeline.defs.ingest.resources import MailParseResource
     from lead_pipeline.defs.publish.resources import PublishResource
 
     token = dg.EnvVar("MAILPARSE_API_TOKEN") if os.environ.get("MAILPARSE_API_TOKEN") else None
     enrichment_token = dg.EnvVar("ENRICHMENT_API_TOKEN") if os.environ.get("ENRICHMENT_API_TOKEN") else None
+    blobs = BlobStoreResource(root=settings.blob_store)
     return {
         "publishing": PublishResource(
             crm_api_url=settings.crm_api_url,
@@ -149,11 +152,16 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
         "lead_store": LeadStoreResource(url=settings.store_url),
         "warehouse": WarehouseResource(database=str(settings.warehouse_path)),
         "inbox": InboxResource(path=str(settings.inbox)),
-        "blobs": BlobStoreResource(root=str(settings.blobs_dir)),
         "reports": ReportsResource(root=str(settings.reports_dir)),
         "health_alerts": HealthAlertsResource(
             slack_webhook_url=_secret("SLACK_WEBHOOK_URL"), backlog_threshold=settings.backlog_alert_threshold,
             dead_letter_threshold=settings.dead_letter_alert_threshold, base_url=settings.base_url,
+        ),
+        "blobs": blobs,
+        "attachments": AttachmentIntakeResource(
+            blobs=blobs, scanner=MalwareScannerResource(clamd_url=settings.clamd_url),
+            max_file_bytes=settings.attachment_max_file_bytes,
+            max_message_bytes=settings.attachment_max_message_bytes,
         ),
         "lead_rules": LeadRulesResource(
             rules_file=str(settings.rules_file), firmographics_file=str(settings.firmographics_file)

@@ -84,6 +84,41 @@ def parse_message(raw: bytes, *, source: str | None = None) -> dict:
         raise MessageRejected(f"parse_error: {type(exc).__name__}: {detail}") from exc
 
 
+def attachment_payloads(raw: bytes, wanted: set[str]) -> dict[str, bytes]:
+    """The decoded bytes of the leaf parts whose sha256 is in `wanted` (the `sha256` of a parsed
+    message's attachments), walked as `parse_message` walks them; uuencoded blocks are not searched."""
+    found: dict[str, bytes] = {}
+    if not wanted:
+        return found
+    data = _check_rfc5322(bytes(raw))
+    parsed = parse_fast(data)
+    if parsed is None:
+        data, _codes = limit_structure(data)
+        parsed = parse_stdlib(data)
+    leaves, _messages = _walk(parsed[1], _Warnings())
+    for part in leaves:
+        try:
+            payload = part.payload()
+        except Exception:  # noqa: BLE001 - a part parse_message could not decode has no bytes to give
+            continue
+        digest = hashlib.sha256(payload).hexdigest()
+        if digest in wanted:
+            found[digest] = payload
+            if len(found) == len(wanted):
+                break
+    return found
+
+
+def sniff_content_type(payload: bytes) -> str | None:
+    """The type the bytes show (magic numbers), or None."""
+    return _sniff(hashlib.sha256(payload).hexdigest(), payload)
+
+
+def content_type_mismatch(declared: str | None, filename: str | None, sniffed: str | None) -> bool:
+    """The bytes are of a known type that neither the declared type nor the file name claim."""
+    return _type_mismatch((declared or "application/octet-stream").lower(), filename, sniffed)
+
+
 def synthetic_message_id(sender: str | None, received_at: str | None, body: str | None) -> str:
     """Deterministic stand-in for a missing Message-ID: hash of sender, receivedAt and body."""
     material = (sender or "") + (received_at or "") + (body or "")

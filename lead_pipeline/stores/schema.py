@@ -210,3 +210,24 @@ nurture_list = sa.Table(
     sa.Column("company", sa.Text, nullable=True),
     sa.Column("added_at", sa.String(32), nullable=False),
 )
+
+# One row per distinct attachment of a delivery (stores/attachments.py): the bytes live in the blob
+# store by sha256, only this metadata here. `status`: stored | quarantined | rejected | missing.
+attachments = sa.Table(
+    "attachments",
+    metadata,
+    sa.Column("landing_id", sa.String(40), primary_key=True),
+    sa.Column("sha256", sa.String(64), primary_key=True),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("filename", sa.Text, nullable=False),  # sanitised
+    sa.Column("original_filename", sa.Text, nullable=True),
+    sa.Column("content_type", sa.Text, nullable=True),  # as declared
+    sa.Column("sniffed_content_type", sa.Text, nullable=True),
+    sa.Column("content_type_mismatch", sa.Boolean, nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("reason", sa.Text, nullable=True),
+    sa.Column("scan_status", sa.String(16), nullable=False),
+    sa.Column("scan_detail", sa.Text, nullable=True),
+    sa.Column("processed_at", sa.String(32), nullable=False),
+)

@@ -14,6 +14,7 @@ import duckdb
 import pandas as pd
 
 from lead_pipeline.logs import redact
+from lead_pipeline.stores.attachments import is_linkable
 from lead_pipeline.stores.window import DateWindow
 
 # Column definitions per table; the DDL and the column order of every insert come from here.
@@ -282,12 +283,30 @@ def attachment_rows(
     leads: pd.DataFrame,
     records_by_landing: dict[str, dict[str, Any]],
     storage_url: Callable[[str], str | None] = lambda _sha256: None,
+    taken_by_landing: dict[str, list[dict[str, Any]]] | None = None,
 ) -> pd.DataFrame:
-    """Attachment metadata of each lead's representative message, with where its bytes are stored."""
+    """Attachment metadata of each lead's representative message, with where its bytes are stored.
+
+    Attachments taken in (`stores.attachments` rows) carry their sanitised name, scan status and, only
+    when stored and not flagged, a storage URL; any other the message lists is `unscanned`, unlinked.
+    """
     rows = []
     for lead in leads.itertuples(index=False):
         record = records_by_landing.get(lead.landing_id) or {}
+        taken = (taken_by_landing or {}).get(lead.landing_id, [])
         seen = set()
+        for row in taken:
+            seen.add(row["sha256"])
+            rows.append({
+                "lead_id": lead.lead_id,
+                "landing_id": lead.landing_id,
+                "filename": row["filename"],
+                "content_type": row["content_type"],
+                "size": row["size"],
+                "sha256": row["sha256"],
+                "storage_url": storage_url(row["sha256"]) if is_linkable(row) else None,
+                "scan_status": row["scan_status"],
+            })
         for attachment in record.get("attachments") or []:
             key = attachment.get("sha256")
             if not key or key in seen:
@@ -300,8 +319,8 @@ def attachment_rows(
                 "content_type": attachment.get("contentType"),
                 "size": attachment.get("size"),
                 "sha256": attachment["sha256"],
-                "storage_url": storage_url(key),
-                # No scanner exists yet: say so rather than imply the file is clean.
+                "storage_url": None,
+                # Not taken in (yet): say so rather than imply the file is clean.
                 "scan_status": "unscanned",
             })
     return pd.DataFrame(rows, columns=columns("lead_attachments"))

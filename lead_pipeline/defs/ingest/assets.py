@@ -2,9 +2,10 @@ from datetime import UTC, date, datetime
 
 import dagster as dg
 
+from lead_pipeline.defs.attachments.resources import AttachmentIntakeResource
 from lead_pipeline.defs.partitions import daily_partitions
 from lead_pipeline.defs.ingest.resources import MailParseResource
-from lead_pipeline.defs.resources import BlobStoreResource, InboxResource, LeadStoreResource
+from lead_pipeline.defs.resources import InboxResource, LeadStoreResource
 
 LANDING_BATCH = 200
 
@@ -66,15 +67,17 @@ def mailparse_messages(
     config: MailParsePollConfig,
     mailparse: MailParseResource,
     lead_store: LeadStoreResource,
-    blobs: BlobStoreResource,
+    attachments: AttachmentIntakeResource,
 ) -> dg.MaterializeResult:
     if not mailparse.configured:
         context.log.info("MailParse is not configured (MAILPARSE_API_URL unset): nothing to poll")
         return dg.MaterializeResult(metadata={"streams": 0, "landed": 0})
-    from lead_pipeline.ingest.polling import poll_stream
+    from lead_pipeline.attachments.intake import take_polled_attachment
+    from lead_pipeline.ingest.landing import landing_id_for
+    from lead_pipeline.ingest.polling import SOURCE, poll_stream
 
     store = lead_store.open()
-    blob_store = blobs.open()
+    intake = attachments.open()
     earliest = daily_partitions.start.date()
     totals = {"pages": 0, "landed": 0, "already_landed": 0, "invalid": 0, "attachments": 0}
     with mailparse.open_client() as client:
@@ -83,8 +86,10 @@ def mailparse_messages(
             result = poll_stream(
                 client, store, stream=stream, alias=alias, now=lambda: datetime.now(UTC), max_pages=config.max_pages,
                 earliest=earliest,
-                # Download URLs expire: the bytes are fetched now, while the page is being landed.
-                attachment_sink=lambda _key, _attachment, content: blob_store.put(content),
+                # Download URLs expire: the bytes are fetched, scanned and stored now, while the page is landed.
+                attachment_sink=lambda key, attachment, content: take_polled_attachment(
+                    store, intake, landing_id_for(SOURCE, key), attachment, content
+                ),
             )
             context.log.info(f"{stream}: {result.landed} landed over {result.pages} pages")
             for key in totals:

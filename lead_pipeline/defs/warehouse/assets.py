@@ -1,5 +1,6 @@
 import dagster as dg
 
+from lead_pipeline.defs.attachments.assets import stored_attachments
 from lead_pipeline.defs.leads.assets import scored_leads
 from lead_pipeline.defs.parse.assets import parsed_messages
 from lead_pipeline.defs.publish.assets import published_leads
@@ -34,7 +35,7 @@ def warehouse_messages(
     specs=[
         dg.AssetSpec(["warehouse", "leads"], deps=[scored_leads, published_leads],
                      description="Deduplicated, scored, routed leads, with their publication status.", **WAREHOUSE),
-        dg.AssetSpec(["warehouse", "lead_attachments"], deps=[scored_leads],
+        dg.AssetSpec(["warehouse", "lead_attachments"], deps=[scored_leads, stored_attachments],
                      description="Attachment metadata of each lead's message.", **WAREHOUSE),
         dg.AssetSpec(["warehouse", "contacts"], deps=[scored_leads],
                      description="One row per person; each of their leads is a touch.", **WAREHOUSE),
@@ -46,6 +47,7 @@ def warehouse_leads(
     blobs: BlobStoreResource,
 ):
     from lead_pipeline.stores import warehouse as tables
+    from lead_pipeline.stores.attachments import read_attachments
     from lead_pipeline.stores.operational import message_records
 
     from lead_pipeline.stores.publishing import ledger_rows
@@ -54,9 +56,11 @@ def warehouse_leads(
     leads = store.read_leads_in(window_of(context))
     leads = tables.with_publication(leads, ledger_rows(store, "crm", leads["lead_id"].tolist()))
     blob_store = blobs.open()
+    landing_ids = leads["landing_id"].tolist()
     attachments = tables.attachment_rows(
-        leads, message_records(store, leads["landing_id"].tolist()),
+        leads, message_records(store, landing_ids),
         storage_url=lambda sha256: blob_store.url_of(sha256) if blob_store.has(sha256) else None,
+        taken_by_landing=read_attachments(store, landing_ids),
     )
     frame = leads[tables.columns("leads")]
     contacts = store.read_contacts(leads["sender_email"].tolist())[tables.columns("contacts")]

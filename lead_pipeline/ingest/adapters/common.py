@@ -6,7 +6,9 @@ import base64
 import binascii
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from lead_pipeline.ingest.landing import utc_timestamp
@@ -39,16 +41,35 @@ def loads_or(value: str | None, default: Any, warnings: list[str], what: str) ->
     return data
 
 
+_attachment_bytes: ContextVar[dict[str, bytes] | None] = ContextVar("attachment_bytes", default=None)
+
+
+@contextmanager
+def collecting_attachment_bytes() -> Iterator[dict[str, bytes]]:
+    """Within the block, the bytes of every attachment an adapter decodes, by sha256: message records
+    keep only metadata, and attachment intake needs the bytes."""
+    found: dict[str, bytes] = {}
+    token = _attachment_bytes.set(found)
+    try:
+        yield found
+    finally:
+        _attachment_bytes.reset(token)
+
+
 def attachment(
     filename: str | None, content_type: str | None, content: bytes, content_id: str | None = None,
     disposition: str | None = None,
 ) -> dict[str, Any]:
     cid = content_id.strip().strip("<>").strip() or None if isinstance(content_id, str) else None
+    digest = hashlib.sha256(content).hexdigest()
+    collected = _attachment_bytes.get()
+    if collected is not None:
+        collected[digest] = content
     return {
         "filename": filename or None,
         "contentType": (content_type or "").split(";")[0].strip().lower() or None,
         "size": len(content),
-        "sha256": hashlib.sha256(content).hexdigest(),
+        "sha256": digest,
         "disposition": disposition or ("inline" if cid else "attachment"),
         "contentId": cid,
         "downloadUrl": None,
