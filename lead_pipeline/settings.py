@@ -78,6 +78,8 @@ class Settings:
     @property
     def reports_dir(self) -> Path:
         return self.home / "reports"
+
+    @property
     def blob_store(self) -> str:
         """Where attachment bytes go: `LEAD_BLOB_STORE_URL`, else `blobs_dir`."""
         return self.blob_store_url or str(self.blobs_dir)
