@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import threading
+import time
 from pathlib import Path
 
 import dagster as dg
@@ -12,10 +14,12 @@ import yaml
 from dagster._core.run_coordinator import QueuedRunCoordinator
 from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage
 
-from lead_pipeline.definitions import defs
+from lead_pipeline.definitions import build_definitions, defs
 from lead_pipeline.defs.automation import PROCESSING_RUN_TAGS
 from lead_pipeline.defs.resources import DUCKDB_WAREHOUSE_POOL
 from lead_pipeline.runner import run_pipeline
+from lead_pipeline.settings import Settings
+from lead_pipeline.stores.operational import OperationalStore
 from lead_pipeline_tests.deploy.conftest import DEPLOY
 
 REPOSITORY = Path(__file__).parents[2]
@@ -61,6 +65,47 @@ def test_the_graph_runs_on_the_postgresql_instance_and_its_history_lands_there(
     }
 
 
+def test_warehouse_steps_wait_while_another_writer_holds_the_pool(production_home, settings: Settings):
+    with dg.DagsterInstance.get() as instance:
+        definitions = build_definitions(settings)
+        definitions.resolve_job_def("land_inbox").execute_in_process(instance=instance)
+        store = OperationalStore(settings.store_url)
+        day = store.landed_dates()[0]
+        store.dispose()
+
+        slots = instance.event_log_storage
+        slots.initialize_concurrency_limit_to_default(DUCKDB_WAREHOUSE_POOL)
+        assert slots.claim_concurrency_slot(DUCKDB_WAREHOUSE_POOL, "another-writer", "writing").is_claimed
+        released: list[float] = []
+
+        def release_once_a_step_waits() -> None:
+            deadline = time.monotonic() + 300
+            while time.monotonic() < deadline:
+                info = slots.get_concurrency_info(DUCKDB_WAREHOUSE_POOL)
+                if any(step.assigned_timestamp is None for step in info.pending_steps):
+                    released.append(time.time())
+                    slots.free_concurrency_slot_for_step("another-writer", "writing")
+                    return
+                time.sleep(0.2)
+            slots.free_concurrency_slot_for_step("another-writer", "writing")
+
+        releaser = threading.Thread(target=release_once_a_step_waits)
+        releaser.start()
+        try:
+            process = definitions.resolve_job_def("process_partitions")
+            result = process.execute_in_process(instance=instance, partition_key=day, raise_on_error=False)
+        finally:
+            releaser.join()
+        in_pool = {name for name, node in process.graph.node_dict.items() if node.definition.pool}
+        warehouse_starts = [
+            event.timestamp for event in instance.all_logs(result.run_id, of_type=dg.DagsterEventType.STEP_START)
+            if event.step_key in in_pool
+        ]
+    assert result.success
+    assert released, "no warehouse step waited for the held slot"
+    assert len(warehouse_starts) >= 5 and min(warehouse_starts) >= released[0]
+
+
 @pytest.mark.parametrize("config", [REPOSITORY / "dagster.yaml", DEPLOY / "dagster.production.yaml"])
 def test_both_instances_keep_warehouse_writers_and_processing_runs_to_one_at_a_time(config, tmp_path):
     home = tmp_path / "home"
@@ -81,12 +126,15 @@ def test_both_instances_keep_warehouse_writers_and_processing_runs_to_one_at_a_t
 
 def test_every_step_that_opens_the_warehouse_claims_the_pool_and_processing_runs_carry_the_tag():
     repo = defs.get_repository_def()
-    checked = 0
+    checked, processing = 0, set()
     for job in repo.get_all_jobs():
         for node in job.graph.node_dict.values():
             if "warehouse" in node.definition.required_resource_keys:
                 assert node.definition.pool == DUCKDB_WAREHOUSE_POOL, f"{job.name}: {node.name}"
                 checked += 1
-        if any("warehouse" in node.definition.required_resource_keys for node in job.graph.node_dict.values()):
+        # Ad-hoc materialisations from the UI (the implicit `__ASSET_JOB`) are left to the operator.
+        if "deduplicated_leads" in job.graph.node_dict and not job.name.startswith("__"):
             assert PROCESSING_RUN_TAGS.items() <= job.run_tags.items(), job.name
+            processing.add(job.name)
     assert checked >= 5
+    assert processing == {"process_partitions", "process_partitions_celery"}
