@@ -115,6 +115,8 @@ def test_both_instances_keep_warehouse_writers_and_processing_runs_to_one_at_a_t
     (home / "dagster.yaml").write_text(yaml.safe_dump(rules))
     with dg.DagsterInstance.from_config(str(home)) as instance:
         concurrency = instance.get_concurrency_config()
+        slots_freed_after = instance.run_monitoring_settings["free_slots_after_run_end_seconds"]
+        assert instance.run_monitoring_enabled
     assert concurrency.pool_config.default_pool_limit == 1
     assert concurrency.pool_config.pool_granularity.value == "op"
     limits = concurrency.run_queue_config.tag_concurrency_limits
@@ -122,6 +124,7 @@ def test_both_instances_keep_warehouse_writers_and_processing_runs_to_one_at_a_t
         (key, value, 1) for key, value in PROCESSING_RUN_TAGS.items()
     ]
     assert concurrency.run_queue_config.max_concurrent_runs > 1
+    assert 0 < slots_freed_after <= 300
 
 
 def test_every_step_that_opens_the_warehouse_claims_the_pool_and_processing_runs_carry_the_tag():
