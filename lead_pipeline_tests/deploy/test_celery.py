@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,7 +27,8 @@ from lead_pipeline_tests.deploy.conftest import DEPLOY
 # dagster-celery registers its task on the app once per submitted step; the first registration serves.
 pytestmark = pytest.mark.filterwarnings("ignore::celery.exceptions.DuplicateTaskNameWarning")
 
-WORKERS = ("lead_pipeline_a", "lead_pipeline_b")
+# Names of this run's own, so the steps are traced to these two workers whoever else uses the Redis server.
+WORKERS = tuple(f"lead_pipeline_{uuid.uuid4().hex[:8]}" for _ in range(2))
 DAGSTER_CELERY = Path(sys.executable).with_name("dagster-celery")
 
 
