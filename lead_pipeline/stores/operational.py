@@ -43,6 +43,9 @@ class OperationalStore:
     @cached_property
     def engine(self) -> sa.Engine:
         url = sa.make_url(self.url)
+        if url.drivername == "postgresql":
+            # SQLAlchemy 2.1 reads a bare `postgresql://` as psycopg 3; the driver installed is psycopg2.
+            url = url.set(drivername="postgresql+psycopg2")
         if url.get_backend_name() == "sqlite" and url.database:
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
             engine = sa.create_engine(url, connect_args={"timeout": 30})

@@ -20,6 +20,7 @@ from lead_pipeline.defs.resources import DUCKDB_WAREHOUSE_POOL
 from lead_pipeline.runner import run_pipeline
 from lead_pipeline.settings import Settings
 from lead_pipeline.stores.operational import OperationalStore
+from lead_pipeline_tests.conftest import POSTGRES_URL
 from lead_pipeline_tests.deploy.conftest import DEPLOY
 
 REPOSITORY = Path(__file__).parents[2]
@@ -141,3 +142,11 @@ def test_every_step_that_opens_the_warehouse_claims_the_pool_and_processing_runs
             processing.add(job.name)
     assert checked >= 5
     assert processing == {"process_partitions", "process_partitions_celery"}
+
+
+def test_the_operational_store_takes_the_postgresql_url_the_readme_documents():
+    documented = sa.make_url(POSTGRES_URL).set(drivername="postgresql")
+    store = OperationalStore(documented.render_as_string(hide_password=False))
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT 1")).scalar_one() == 1
+    store.dispose()
