@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from lead_pipeline.defs import automation
+from lead_pipeline.defs import automation, distributed
 from lead_pipeline.defs.alerts import sensors as alert_sensors
 from lead_pipeline.defs.attachments import assets as attachment_assets
 from lead_pipeline.defs.ingest import assets as ingest_assets
@@ -33,7 +33,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         asset_checks=dg.load_asset_checks_from_modules(list(CHECKS)),
         jobs=[
             ingest_jobs.land_inbox_job, ingest_jobs.land_mailparse_job, automation.process_partitions_job,
-            automation.redrive_dead_letters_job,
+            automation.redrive_dead_letters_job, distributed.process_partitions_celery_job,
         ],
         sensors=[
             ingest_sensors.inbox_sensor, automation.landing_backlog_sensor,

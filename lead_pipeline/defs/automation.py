@@ -9,10 +9,16 @@ from lead_pipeline.defs.ingest.sensors import TICK_SECONDS, failed_attempts
 from lead_pipeline.defs.partitions import daily_partitions
 from lead_pipeline.defs.resources import LeadStoreResource
 
+PROCESSING = dg.AssetSelection.all() - dg.AssetSelection.assets(landed_messages, mailparse_messages)
+# Deduplication reads and writes leads of every day, so processing runs queue one at a time
+# (`tag_concurrency_limits` in dagster.yaml); landing runs proceed alongside.
+PROCESSING_RUN_TAGS = {"lead_pipeline/stage": "process"}
+
 process_partitions_job = dg.define_asset_job(
     "process_partitions",
-    selection=dg.AssetSelection.all() - dg.AssetSelection.assets(landed_messages, mailparse_messages),
+    selection=PROCESSING,
     partitions_def=daily_partitions,
+    tags=PROCESSING_RUN_TAGS,
     description="Parse, normalise, deduplicate, score and publish to the warehouse, for one day or a range.",
 )
 

@@ -37,6 +37,12 @@ class LeadStoreResource(dg.ConfigurableResource):
         return store
 
 
+# DuckDB admits one process with the file open for writing. Every step that opens the warehouse
+# claims a slot of this pool, limited to 1 in dagster.yaml, so that holds across runs and executors.
+DUCKDB_WAREHOUSE_POOL = "duckdb_warehouse"
+WAREHOUSE_WRITERS = {"pool": DUCKDB_WAREHOUSE_POOL}
+
+
 class WarehouseResource(DuckDBResource):
     """The DuckDB warehouse, with its tables created on first use."""
 

@@ -47,6 +47,9 @@ class OperationalStore:
         # Statement errors would otherwise quote their parameters, and PostgreSQL the failing row
         # (addresses, phones), into the step failure the run logs keep.
         private = not trusted_debug_mode()
+        if url.drivername == "postgresql":
+            # SQLAlchemy 2.1 reads a bare `postgresql://` as psycopg 3; the driver installed is psycopg2.
+            url = url.set(drivername="postgresql+psycopg2")
         if url.get_backend_name() == "sqlite" and url.database:
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
             engine = sa.create_engine(url, connect_args={"timeout": 30}, hide_parameters=private)

@@ -5,7 +5,9 @@ from lead_pipeline.defs.leads.assets import scored_leads
 from lead_pipeline.defs.parse.assets import parsed_messages
 from lead_pipeline.defs.publish.assets import published_leads
 from lead_pipeline.defs.partitions import daily_partitions, single_run_backfill, window_of
-from lead_pipeline.defs.resources import BlobStoreResource, LeadStoreResource, ReportsResource, WarehouseResource
+from lead_pipeline.defs.resources import (
+    WAREHOUSE_WRITERS, BlobStoreResource, LeadStoreResource, ReportsResource, WarehouseResource,
+)
 
 PARTITIONED = {"partitions_def": daily_partitions, "backfill_policy": single_run_backfill}
 WAREHOUSE = {"group_name": "warehouse", "kinds": {"duckdb"}}
@@ -14,7 +16,7 @@ WAREHOUSE = {"group_name": "warehouse", "kinds": {"duckdb"}}
 @dg.asset(
     key=["warehouse", "messages"], deps=[parsed_messages, scored_leads],
     description="Parsed inbound messages, one row per delivery, with the lead each belongs to.",
-    **WAREHOUSE, **PARTITIONED,
+    **WAREHOUSE, **PARTITIONED, **WAREHOUSE_WRITERS,
 )
 def warehouse_messages(
     context: dg.AssetExecutionContext, lead_store: LeadStoreResource, warehouse: WarehouseResource
@@ -40,7 +42,7 @@ def warehouse_messages(
         dg.AssetSpec(["warehouse", "contacts"], deps=[scored_leads],
                      description="One row per person; each of their leads is a touch.", **WAREHOUSE),
     ],
-    **PARTITIONED,
+    **PARTITIONED, **WAREHOUSE_WRITERS,
 )
 def warehouse_leads(
     context: dg.AssetExecutionContext, lead_store: LeadStoreResource, warehouse: WarehouseResource,
@@ -83,7 +85,7 @@ def warehouse_leads(
 @dg.asset(
     key=["warehouse", "dead_letters"], deps=[parsed_messages],
     description="Input that could not be processed, with the reason and a reference to the raw payload.",
-    **WAREHOUSE, **PARTITIONED,
+    **WAREHOUSE, **PARTITIONED, **WAREHOUSE_WRITERS,
 )
 def warehouse_dead_letters(
     context: dg.AssetExecutionContext, lead_store: LeadStoreResource, warehouse: WarehouseResource
@@ -101,7 +103,7 @@ def warehouse_dead_letters(
     key=["warehouse", "kpi_daily"],
     deps=[["warehouse", "messages"], ["warehouse", "leads"], ["warehouse", "dead_letters"]],
     description="Day × source alias: volume, parse success, duplicates, qualification.",
-    **WAREHOUSE, **PARTITIONED,
+    **WAREHOUSE, **PARTITIONED, **WAREHOUSE_WRITERS,
 )
 def kpi_daily(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     from lead_pipeline.stores import warehouse as tables
@@ -126,7 +128,7 @@ def kpi_daily(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -
 
 
 @dg.asset(
-    deps=[kpi_daily], group_name="reports", kinds={"html"},
+    deps=[kpi_daily], group_name="reports", kinds={"html"}, **WAREHOUSE_WRITERS,
     description=(
         "Charts of the KPIs (volume and qualified leads by day and alias, latency to the CRM, score "
         "distribution) as an offline HTML page and a PNG under LEAD_PIPELINE_HOME/reports."

@@ -1,11 +1,12 @@
 import dagster as dg
 
-from lead_pipeline.defs.resources import WarehouseResource
+from lead_pipeline.defs.resources import WAREHOUSE_WRITERS, WarehouseResource
 
 
 @dg.asset_check(
     asset=dg.AssetKey(["warehouse", "leads"]),
     blocking=True,
+    **WAREHOUSE_WRITERS,
     description="Analysts' leads table: one row per lead and per (message, sender), plausible sender addresses.",
 )
 def warehouse_leads_are_unique_and_valid(warehouse: WarehouseResource) -> dg.AssetCheckResult:
