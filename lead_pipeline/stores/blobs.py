@@ -34,3 +34,14 @@ class BlobStore:
 
     def url_of(self, sha256: str) -> str:
         return self.path_of(sha256).resolve().as_uri()
+
+    def delete(self, sha256: str) -> bool:
+        """Remove a blob (erasure, retention); returns whether it existed."""
+        try:
+            self.path_of(sha256).unlink()
+        except FileNotFoundError:
+            return False
+        return True
+
+    def read(self, sha256: str) -> bytes:
+        return self.path_of(sha256).read_bytes()

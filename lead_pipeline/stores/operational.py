@@ -91,12 +91,17 @@ class OperationalStore:
     # -- landing ------------------------------------------------------------------------
 
     def land(self, rows: Sequence[dict[str, Any]]) -> set[str]:
-        """Store raw deliveries; returns the ids that were new (a redelivery of the same bytes is not)."""
+        """Store raw deliveries; returns the ids that were new (a redelivery of the same bytes is not).
+
+        A delivery removed by erasure or retention (a tombstone) is never landed again.
+        """
         if not rows:
             return set()
         ids = [r["landing_id"] for r in rows]
         with self.engine.begin() as conn:
             existing = self._existing_ids(conn, schema.landing.c.landing_id, ids)
+            existing |= self._existing_ids(conn, schema.landing_tombstones.c.landing_id, ids)
+            rows = [r for r in rows if r["landing_id"] not in existing]
             self._insert(conn, schema.landing, rows, conflict=["source", "delivery_key"])
         return set(ids) - existing
 
