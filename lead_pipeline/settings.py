@@ -32,6 +32,8 @@ class Settings:
     crm_api_url: str | None = None
     alert_threshold: int = 60
     base_url: str = "http://127.0.0.1:3000"
+    # Unqualified leads older than this many days are removed daily; unset leaves the schedule stopped.
+    retention_days: int | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -52,6 +54,7 @@ class Settings:
             crm_api_url=env.get("CRM_API_URL") or None,
             alert_threshold=int(env.get("LEAD_ALERT_THRESHOLD") or 60),
             base_url=env.get("LEAD_PIPELINE_BASE_URL") or "http://127.0.0.1:3000",
+            retention_days=int(env["LEAD_RETENTION_DAYS"]) if env.get("LEAD_RETENTION_DAYS") else None,
         )
 
     @property

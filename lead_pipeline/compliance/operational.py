@@ -245,8 +245,13 @@ def hashes_still_referenced(store: OperationalStore, hashes: set[str]) -> set[st
     return referenced
 
 
-def compact(store: OperationalStore, tables: set[str]) -> None:
-    """Rewrite the files so deleted rows are gone from disk, not just unlinked from the b-trees."""
+def compact(store: OperationalStore, tables: set[str], *, full: bool = True) -> None:
+    """Rewrite the files so deleted rows are gone from disk, not just unlinked from the b-trees.
+
+    SQLite is vacuumed and its WAL truncated. PostgreSQL tables get `VACUUM (FULL)` (a rewrite under
+    an exclusive lock) for an erasure, a plain `VACUUM` for retention; PostgreSQL's own WAL and
+    backups are the operator's to rotate.
+    """
     if store.dialect == "sqlite":
         with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("VACUUM")
@@ -255,5 +260,5 @@ def compact(store: OperationalStore, tables: set[str]) -> None:
             raise RuntimeError("the store is busy: its WAL could not be truncated; run the request again")
     elif store.dialect == "postgresql":
         with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            for name in sorted(tables):
-                conn.exec_driver_sql(f'VACUUM (FULL) "{name}"')
+            for name in sorted(tables & set(schema.metadata.tables)):
+                conn.exec_driver_sql(f'VACUUM {"(FULL) " if full else ""}"{name}"')

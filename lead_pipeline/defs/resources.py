@@ -112,6 +112,7 @@ def _secret(name: str):
 
 
 def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
+    from lead_pipeline.defs.compliance.resources import ComplianceResource
     from lead_pipeline.defs.ingest.resources import MailParseResource
     from lead_pipeline.defs.publish.resources import PublishResource
 
@@ -134,6 +135,7 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
         "warehouse": WarehouseResource(database=str(settings.warehouse_path)),
         "inbox": InboxResource(path=str(settings.inbox)),
         "blobs": BlobStoreResource(root=str(settings.blobs_dir)),
+        "compliance": ComplianceResource(home=str(settings.home), erasure_salt=_secret("LEAD_ERASURE_SALT")),
         "lead_rules": LeadRulesResource(
             rules_file=str(settings.rules_file), firmographics_file=str(settings.firmographics_file)
         ),
