@@ -169,7 +169,8 @@ def export_subject(
         "warehouse": held.warehouse,
         "mentions": {
             "operational": [{"table": m.table, "key": m.key, "columns": m.columns} for m in held.operational_mentions],
-            "warehouse": [{"table": m["table"], "columns": m["columns"]} for m in held.warehouse_mentions],
+            "warehouse": [{"table": m["table"], "key": m["key"], "columns": m["columns"]}
+                          for m in held.warehouse_mentions],
         },
         "attachments": [
             {"sha256": digest, "content": blobs.read(digest)} if blobs.has(digest) else {"sha256": digest, "content": None}

@@ -98,17 +98,19 @@ def mentions(conn: duckdb.DuckDBPyConnection, subject: Subject, owned: Owned) ->
     for table, spec in _tables(conn).items():
         where = _owned_where(table, spec, owned)
         not_owned, params = (f"NOT coalesce({where[0]}, false)", where[1]) if where else ("true", [])
+        key = spec["key"]
         for column, data_type in spec["columns"].items():
             if data_type not in TEXT_TYPES:
                 continue
             rows = conn.execute(
-                f"SELECT rowid, {column}::VARCHAR FROM {table} WHERE contains(lower({column}::VARCHAR), ?) "
-                f"AND {not_owned}",
+                f"SELECT rowid, {column}::VARCHAR, {', '.join([*key, 'NULL'])} FROM {table} "
+                f"WHERE contains(lower({column}::VARCHAR), ?) AND {not_owned}",
                 [subject.email, *params],
             ).fetchall()
-            for rowid, value in rows:
+            for rowid, value, *key_values in rows:
                 if subject.mentioned_in(value):
-                    entry = found.setdefault((table, rowid), {"table": table, "rowid": rowid, "columns": {}})
+                    entry = found.setdefault((table, rowid), {
+                        "table": table, "rowid": rowid, "key": dict(zip(key, key_values)), "columns": {}})
                     entry["columns"][column] = value
     return list(found.values())
 

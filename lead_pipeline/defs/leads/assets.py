@@ -69,7 +69,7 @@ def deduplicated_leads(
     leads = build_leads(store.deliveries_of_leads_in(window))
     # A person erased before who writes again is a new lead, flagged so nobody mistakes it for old data.
     erased = compliance.previously_erased(store, leads["sender_email"].tolist())
-    leads.loc[leads["sender_email"].isin(erased), "status"] = "previously_erased"
+    leads.loc[leads["sender_email"].isin(erased), "status"] = "erased_subject"
     store.save_leads(records(leads))
     contacts = build_contacts(store.leads_of_senders(leads["sender_email"].tolist()))
     store.save_contacts(records(contacts))
