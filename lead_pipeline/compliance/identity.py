@@ -35,9 +35,17 @@ def load_salt(home: Path, configured: str | None = None) -> bytes:
     path = home / SALT_FILE
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        # Written under a temporary name and linked into place, so a concurrent first use never reads it half-written.
+        partial = path.with_name(f".{SALT_FILE}.{os.getpid()}")
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_hex(32))
+        try:
+            os.link(partial, path)  # fails if another process won the race: its salt is the one
+        except FileExistsError:
+            pass
+        finally:
+            partial.unlink()
     return path.read_text().strip().encode()
 
 

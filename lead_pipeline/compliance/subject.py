@@ -258,6 +258,11 @@ def serve_request(
     return result
 
 
+def anyone_erased(store: OperationalStore) -> bool:
+    with store.engine.connect() as conn:
+        return conn.execute(sa.select(schema.erasure_log.c.email_hash).limit(1)).first() is not None
+
+
 def previously_erased(store: OperationalStore, salt: bytes, emails: list[str]) -> set[str]:
     """The addresses among `emails` whose keyed hash is in the erasure log."""
     hashed = {email_hash(salt, email): email for email in set(emails) if email}

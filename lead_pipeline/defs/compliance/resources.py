@@ -18,6 +18,6 @@ class ComplianceResource(dg.ConfigurableResource):
 
     def previously_erased(self, store, emails: list[str]) -> set[str]:
         """The addresses among `emails` that were erased before."""
-        from lead_pipeline.compliance.subject import previously_erased
+        from lead_pipeline.compliance.subject import anyone_erased, previously_erased
 
-        return previously_erased(store, self.salt(), emails)
+        return previously_erased(store, self.salt(), emails) if anyone_erased(store) else set()
