@@ -76,6 +76,9 @@ def test_export_lists_everything_erase_removes_and_nothing_is_left_anywhere(sett
     assert {table for table, _ in found_before} >= {"landing", "messages", "leads", "contacts", "lead_candidates"}
     assert {table for table, _ in warehouse_before} >= {"messages", "leads", "contacts"}
 
+    # Deleting rows would not be enough: the database files hold the address in their bytes.
+    assert "warehouse.duckdb" in {Path(p).name for p in files_mentioning(settings.home, SUBJECT)}
+
     export_path = tmp_path / "out" / "export.json"
     assert cli.main(["export", "Ingrid.Halvorsen@Nordvind-Energi.example", "--out", str(export_path)]) == 0
     exported = json.loads(export_path.read_text())
