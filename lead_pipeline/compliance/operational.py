@@ -203,10 +203,13 @@ def redact_mentions(store: OperationalStore, subject: Subject, found: list[Menti
     return counts
 
 
-def add_tombstones(store: OperationalStore, landing_ids: set[str], reason: str, now: str) -> None:
-    rows = [{"landing_id": landing_id, "reason": reason, "removed_at": now} for landing_id in sorted(landing_ids)]
+def add_tombstones(store: OperationalStore, owned: Owned, reason: str, now: str) -> int:
+    """Remember the removed deliveries (landed, or rejected before landing) so they never come back."""
+    ids = sorted(owned.landing_ids | owned.dead_letter_ids)
+    rows = [{"delivery_id": delivery_id, "reason": reason, "removed_at": now} for delivery_id in ids]
     with store.engine.begin() as conn:
-        store._insert(conn, schema.landing_tombstones, rows, conflict=["landing_id"])
+        store._insert(conn, schema.landing_tombstones, rows, conflict=["delivery_id"])
+    return len(rows)
 
 
 def attachment_hashes(store: OperationalStore, landing_ids: set[str]) -> set[str]:

@@ -85,7 +85,7 @@ def apply_retention(
     orphans = _delete_orphan_contacts(store)
     if orphans:
         removed["contacts"] = orphans
-    op.add_tombstones(store, owned.landing_ids, "retention", now.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    op.add_tombstones(store, owned, "retention", now.strftime("%Y-%m-%dT%H:%M:%SZ"))
     warehouse_path.parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(warehouse_path)) as conn:
         ensure_schema(conn)

@@ -195,7 +195,7 @@ def erase_subject(
         "operational": op.delete_owned(store, held.owned),
         "redacted": {"operational": op.redact_mentions(store, subject, held.operational_mentions)},
     }
-    op.add_tombstones(store, held.owned.landing_ids, ERASE, now)
+    removed["tombstones"] = op.add_tombstones(store, held.owned, ERASE, now)
     _log_erasure(store, email_hash(salt, subject.email), now)
     with _warehouse(warehouse_path) as conn:
         removed["warehouse"] = wh.delete_owned(conn, held.owned)
@@ -208,7 +208,6 @@ def erase_subject(
             "SELECT DISTINCT sha256 FROM lead_attachments WHERE list_contains(?::VARCHAR[], sha256)",
             [sorted(held.attachments)]).fetchall()}
     removed["blobs"] = sum(blobs.delete(digest) for digest in sorted(held.attachments - still_used))
-    removed["tombstones"] = len(held.owned.landing_ids)
     return removed
 
 

@@ -233,11 +233,12 @@ erasure_log = sa.Table(
 )
 
 # Deliveries removed by erasure or retention: landing skips them, so a mailbox still holding the
-# message (or a replayed webhook) cannot bring them back. The id is a hash of the delivery key.
+# message (or a replayed webhook) cannot bring them back. The id is the delivery's landing id, or
+# the dead-letter id of a delivery rejected before landing; both are hashes of the delivery key.
 landing_tombstones = sa.Table(
     "landing_tombstones",
     metadata,
-    sa.Column("landing_id", sa.String(40), primary_key=True),
+    sa.Column("delivery_id", sa.String(40), primary_key=True),
     sa.Column("reason", sa.String(16), nullable=False),  # erasure, retention
     sa.Column("removed_at", sa.String(32), nullable=False),
 )

@@ -39,6 +39,16 @@ def settings(pipeline_env, store_url, tmp_path, monkeypatch) -> Settings:
             "Budget approved: 20k EUR. Call me on +47 22 12 34 56.", datetime(2026, 11, 10, 8, 0, tzinfo=UTC),
             attachments={"notes.txt": OWN_NOTES, "rollout-copy.txt": SHARED_SPEC},
         ),
+        # Hers too, but unparseable (a parse dead letter over its landing row) ...
+        "92-subject-broken.eml": (
+            b"From: Ingrid Halvorsen <ingrid.halvorsen@nordvind-energi.example>\r\nSubject: pilot\r\n"
+            b"X-Broken: a\x00b\r\nDate: Tue, 10 Nov 2026 09:00:00 +0000\r\n\r\nCall me.\r\n"
+        ),
+        # ... and older than the partitions (rejected before landing, raw bytes kept in the dead letter).
+        "93-subject-ancient.eml": mail(
+            "Ingrid Halvorsen <ingrid.halvorsen@nordvind-energi.example>", "Old thread", "From 2019.",
+            datetime(2019, 5, 1, 9, 0, tzinfo=UTC),
+        ),
     }
     inbox = inbox_of(tmp_path, ["02-", "05-", "17a", "17b", "22a", "22b"], extra)
     monkeypatch.setenv("LEAD_PIPELINE_INBOX", str(inbox))
@@ -73,7 +83,8 @@ def test_export_lists_everything_erase_removes_and_nothing_is_left_anywhere(sett
 
     found_before = _stringify(search_operational(settings.store_url, SUBJECT))
     warehouse_before = search_warehouse(settings.warehouse_path, SUBJECT)
-    assert {table for table, _ in found_before} >= {"landing", "messages", "leads", "contacts", "lead_candidates"}
+    assert {table for table, _ in found_before} >= {
+        "landing", "messages", "leads", "contacts", "lead_candidates", "dead_letters"}
     assert {table for table, _ in warehouse_before} >= {"messages", "leads", "contacts"}
 
     # Deleting rows would not be enough: the database files hold the address in their bytes.
