@@ -10,7 +10,8 @@ by their column names:
 * a landed delivery that was never parsed, or a dead letter holding raw bytes, is the subject's
   when it mentions the address at all: nobody else's record was derived from it;
 * any other row that merely mentions the address (another person's mail copying them) keeps its
-  place with the address replaced by `REDACTED_ADDRESS`.
+  place with the address replaced by `REDACTED_ADDRESS` (a landed payload keeps `raw_sha256`, the
+  hash of the bytes as delivered, which is also what recognises a redelivery).
 """
 
 from __future__ import annotations
@@ -103,7 +104,7 @@ def _scan_binary(
     stmt = sa.select(*table.primary_key.columns, column).where(column.is_not(None))
     if where is not None:
         stmt = stmt.where(where)
-    for batch in conn.execution_options(yield_per=SCAN_BATCH).execute(stmt).partitions(SCAN_BATCH):
+    for batch in conn.execute(stmt.execution_options(yield_per=SCAN_BATCH)).partitions(SCAN_BATCH):
         yield from (row for row in batch if subject.mentioned_in(row[-1]))
 
 
@@ -234,8 +235,8 @@ def hashes_still_referenced(store: OperationalStore, hashes: set[str]) -> set[st
     referenced: set[str] = set()
     m = schema.messages
     with store.engine.connect() as conn:
-        stmt = sa.select(m.c.record).where(m.c.record.contains('"sha256"'))
-        for batch in conn.execution_options(yield_per=SCAN_BATCH).execute(stmt).partitions(SCAN_BATCH):
+        stmt = sa.select(m.c.record).where(m.c.record.contains('"sha256"')).execution_options(yield_per=SCAN_BATCH)
+        for batch in conn.execute(stmt).partitions(SCAN_BATCH):
             for (record,) in batch:
                 referenced.update(
                     a.get("sha256") for a in json.loads(record).get("attachments") or [] if a.get("sha256") in hashes

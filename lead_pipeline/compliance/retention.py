@@ -19,7 +19,7 @@ from lead_pipeline.compliance import operational as op
 from lead_pipeline.compliance import warehouse as wh
 from lead_pipeline.stores import schema
 from lead_pipeline.stores.blobs import BlobStore
-from lead_pipeline.stores.operational import OperationalStore
+from lead_pipeline.stores.operational import WRITE_CHUNK, OperationalStore, _chunks
 from lead_pipeline.stores.warehouse import ensure_schema
 
 QUALIFIED_ROUTE = "crm"
@@ -55,16 +55,11 @@ def expired_leads(store: OperationalStore, cutoff: str) -> op.Owned:
     owned = op.Owned()
     with store.engine.connect() as conn:
         owned.lead_ids.update(conn.execute(stmt).scalars())
-        for chunk in _chunks(sorted(owned.lead_ids)):
+        for chunk in _chunks(sorted(owned.lead_ids), WRITE_CHUNK):
             owned.landing_ids.update(
                 conn.execute(sa.select(deliveries.c.landing_id).where(deliveries.c.lead_id.in_(chunk))).scalars()
             )
     return owned
-
-
-def _chunks(items: list[str], size: int = 1000):
-    for offset in range(0, len(items), size):
-        yield items[offset : offset + size]
 
 
 def _delete_orphan_contacts(store: OperationalStore) -> int:

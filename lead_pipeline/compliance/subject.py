@@ -26,7 +26,7 @@ from lead_pipeline.compliance import warehouse as wh
 from lead_pipeline.compliance.identity import Subject, email_hash
 from lead_pipeline.stores import schema
 from lead_pipeline.stores.blobs import BlobStore
-from lead_pipeline.stores.operational import OperationalStore
+from lead_pipeline.stores.operational import WRITE_CHUNK, OperationalStore, _chunks
 from lead_pipeline.stores.warehouse import ensure_schema
 
 EXPORT, ERASE = "export", "erase"
@@ -270,8 +270,6 @@ def previously_erased(store: OperationalStore, salt: bytes, emails: list[str]) -
     t = schema.erasure_log
     found: set[str] = set()
     with store.engine.connect() as conn:
-        keys = sorted(hashed)
-        for offset in range(0, len(keys), 1000):
-            chunk = keys[offset : offset + 1000]
+        for chunk in _chunks(sorted(hashed), WRITE_CHUNK):
             found.update(hashed[h] for h in conn.execute(sa.select(t.c.email_hash).where(t.c.email_hash.in_(chunk))).scalars())
     return found

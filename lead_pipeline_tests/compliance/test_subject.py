@@ -148,9 +148,7 @@ def _all_keys(url: str) -> set[tuple[str, tuple]]:
     return found
 
 
-def test_a_later_delivery_from_an_erased_person_is_recognised_and_erased_mail_never_returns(
-    settings, tmp_path, capsys
-):
+def test_a_later_delivery_from_an_erased_person_is_recognised_and_erased_mail_never_returns(settings):
     with dg.instance_for_test() as instance:
         run_pipeline(settings, instance)
         assert cli.main(["erase", SUBJECT]) == 0
