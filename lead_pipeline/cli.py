@@ -115,23 +115,31 @@ def _serve_subject_request(kind: str, email: str, output_path: str | None) -> di
 
     settings = Settings.from_env()
     store = OperationalStore(settings.store_url)
-    store.ensure_schema()
-    salt = load_salt(settings.home, os.environ.get("LEAD_ERASURE_SALT"))
-    request_id = file_request(store, salt, kind, email, utc_timestamp(datetime.now(UTC)), output_path)
-    job_name, op_name = ("subject_export_job", "export_subject") if kind == "export" else (
-        "subject_erasure_job", "erase_subject")
-    run_config = {**QUIET_RUN_CONFIG, "ops": {op_name: {"config": {"request_id": request_id}}}}
-    with open_instance(settings) as instance:
-        job = build_definitions(settings).resolve_job_def(job_name)
-        result = job.execute_in_process(instance=instance, run_config=run_config, raise_on_error=False)
-    if not result.success:
-        errors = [e.event_specific_data.error.message.strip() for e in result.all_events if e.is_step_failure]
-        print(f"lead-pipeline {kind}: request {request_id} failed (run {result.run_id}): "
-              + "; ".join(errors or ["see run logs"]), file=sys.stderr)
-        return None
-    done = read_request(store, request_id)
-    store.dispose()
-    return done.result or {}
+    try:
+        store.ensure_schema()
+        salt = load_salt(settings.home, os.environ.get("LEAD_ERASURE_SALT"))
+        request_id = file_request(store, salt, kind, email, utc_timestamp(datetime.now(UTC)), output_path)
+        job_name, op_name = ("subject_export_job", "export_subject") if kind == "export" else (
+            "subject_erasure_job", "erase_subject")
+        run_config = {**QUIET_RUN_CONFIG, "ops": {op_name: {"config": {"request_id": request_id}}}}
+        with open_instance(settings) as instance:
+            job = build_definitions(settings).resolve_job_def(job_name)
+            result = job.execute_in_process(instance=instance, run_config=run_config, raise_on_error=False)
+        if not result.success:
+            errors = [_root_cause(e.event_specific_data.error) for e in result.all_events if e.is_step_failure]
+            print(f"lead-pipeline {kind}: run {result.run_id} failed; request {request_id} stays pending (retry: "
+                  f"launch {job_name} with that request_id): " + "; ".join(errors or ["see run logs"]), file=sys.stderr)
+            return None
+        return read_request(store, request_id).result or {}
+    finally:
+        store.dispose()
+
+
+def _root_cause(error: Any) -> str:
+    """The innermost message of a step failure (Dagster wraps what the op raised)."""
+    while error.cause is not None:
+        error = error.cause
+    return error.message.strip()
 
 
 def _rows(counts: dict[str, int]) -> int:

@@ -91,5 +91,5 @@ class Subject:
         return value
 
     def scrub(self, message: str) -> str:
-        """An error message safe for run logs: the address replaced by a placeholder."""
-        return self._text.sub("<subject>", message)
+        """An error message safe for run logs: every occurrence replaced, even inside a longer word."""
+        return re.sub(re.escape(self.email), "<subject>", message, flags=re.IGNORECASE)

@@ -209,3 +209,24 @@ def test_the_run_record_holds_the_request_id_only(settings, tmp_path):
     assert SUBJECT not in json.dumps(run.run_config) + json.dumps(run.tags)
     assert not [r for r in records if SUBJECT in (r.user_message or "") + str(r.dagster_event or "")]
     assert SUBJECT in Path(tmp_path / "export.json").read_text()
+
+
+def test_a_failed_request_stays_pending_and_its_error_does_not_name_the_address(pipeline_env, tmp_path, monkeypatch,
+                                                                                capsys):
+    # DuckDB cannot open a folder, so the erasure fails after filing the request, with an error quoting
+    # the path, which here contains the address.
+    blocked = tmp_path / f"{SUBJECT}.duckdb"
+    blocked.mkdir()
+    monkeypatch.setenv("WAREHOUSE_PATH", str(blocked))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    (tmp_path / "dagster_home").mkdir()
+    settings = Settings.from_env()
+
+    assert cli.main(["erase", SUBJECT]) == 1
+    error = capsys.readouterr().err
+    assert "stays pending" in error and "<subject>.duckdb" in error and SUBJECT not in error
+    assert files_mentioning(tmp_path / "dagster_home", SUBJECT) == []
+    engine = sa.create_engine(settings.store_url)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT email, status FROM subject_requests")).fetchall() == [(SUBJECT, "pending")]
+    engine.dispose()
