@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from lead_pipeline import cli
-from lead_pipeline.runner import run_pipeline
+from lead_pipeline.runner import open_instance, run_pipeline
 from lead_pipeline.settings import Settings
 from lead_pipeline.stores.blobs import BlobStore
 from lead_pipeline_tests.compliance.helpers import (
@@ -76,7 +76,8 @@ def _stringify(found: set[tuple[str, tuple]]) -> set[tuple[str, tuple]]:
 
 def test_export_lists_everything_erase_removes_and_nothing_is_left_anywhere(settings, tmp_path, capsys):
     blobs = BlobStore(settings.blobs_dir)
-    with dg.instance_for_test() as instance:
+    # The instance the CLI uses too, so its run records (of processing and of the requests) are searched below.
+    with open_instance(settings) as instance:
         run_pipeline(settings, instance)
     stored = store_inbox_attachments(settings.inbox, blobs)
     own_blob, shared_blob = stored["notes.txt"], stored["rollout.txt"]
