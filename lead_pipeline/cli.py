@@ -130,6 +130,87 @@ def cmd_attachment_link(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _serve_subject_request(kind: str, email: str, output_path: str | None) -> dict[str, Any] | None:
+    """File the request, then run its job in-process with only the request id in the run config."""
+    import os
+    from datetime import UTC, datetime
+
+    from lead_pipeline.compliance.identity import load_salt
+    from lead_pipeline.compliance.subject import file_request, read_request
+    from lead_pipeline.definitions import build_definitions
+    from lead_pipeline.ingest.landing import utc_timestamp
+    from lead_pipeline.runner import QUIET_RUN_CONFIG, open_instance
+    from lead_pipeline.settings import Settings
+    from lead_pipeline.stores.operational import OperationalStore
+
+    settings = Settings.from_env()
+    store = OperationalStore(settings.store_url)
+    try:
+        store.ensure_schema()
+        salt = load_salt(settings.home, os.environ.get("LEAD_ERASURE_SALT"))
+        request_id = file_request(store, salt, kind, email, utc_timestamp(datetime.now(UTC)), output_path)
+        job_name, op_name = ("subject_export_job", "export_subject") if kind == "export" else (
+            "subject_erasure_job", "erase_subject")
+        run_config = {**QUIET_RUN_CONFIG, "ops": {op_name: {"config": {"request_id": request_id}}}}
+        with open_instance(settings) as instance:
+            job = build_definitions(settings).resolve_job_def(job_name)
+            result = job.execute_in_process(instance=instance, run_config=run_config, raise_on_error=False)
+        if not result.success:
+            errors = [_root_cause(e.event_specific_data.error) for e in result.all_events if e.is_step_failure]
+            print(f"lead-pipeline {kind}: run {result.run_id} failed; request {request_id} stays pending (retry: "
+                  f"launch {job_name} with that request_id): " + "; ".join(errors or ["see run logs"]), file=sys.stderr)
+            return None
+        return read_request(store, request_id).result or {}
+    finally:
+        store.dispose()
+
+
+def _root_cause(error: Any) -> str:
+    """The innermost message of a step failure (Dagster wraps what the op raised)."""
+    while error.cause is not None:
+        error = error.cause
+    return error.message.strip()
+
+
+def _rows(counts: dict[str, int]) -> int:
+    return sum(counts.values())
+
+
+def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
+    from pathlib import Path
+
+    target = Path(args.out or "subject-export.json").expanduser().resolve()
+    try:
+        result = _serve_subject_request("export", args.email, str(target))
+    except ValueError as exc:
+        print(f"lead-pipeline export: {exc}", file=sys.stderr)
+        return 2
+    if result is None:
+        return 1
+    out.write(
+        f"exported {_rows(result['operational'])} operational rows, {_rows(result['warehouse'])} warehouse rows, "
+        f"{_rows(result['redacted']['operational']) + _rows(result['redacted']['warehouse'])} mentions, "
+        f"{result['attachments']} attachments -> {target}\n"
+    )
+    return 0
+
+
+def cmd_erase(args: argparse.Namespace, out: TextIO) -> int:
+    try:
+        result = _serve_subject_request("erase", args.email, None)
+    except ValueError as exc:
+        print(f"lead-pipeline erase: {exc}", file=sys.stderr)
+        return 2
+    if result is None:
+        return 1
+    out.write(
+        f"erased {_rows(result['operational'])} operational rows, {_rows(result['warehouse'])} warehouse rows, "
+        f"{result['blobs']} blobs; redacted {_rows(result['redacted']['operational'])} operational and "
+        f"{_rows(result['redacted']['warehouse'])} warehouse mentions\n"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lead-pipeline", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -159,6 +240,14 @@ def build_parser() -> argparse.ArgumentParser:
     link.add_argument("sha256", help="the attachment's sha256 (warehouse lead_attachments.sha256)")
     link.add_argument("--expires", type=int, default=900, metavar="SECONDS", help="validity (default 900)")
     link.set_defaults(handler=cmd_attachment_link)
+    export = commands.add_parser("export", help="subject access: everything held about an address, as JSON")
+    export.add_argument("email", metavar="EMAIL")
+    export.add_argument("--out", metavar="FILE", help="where to write the JSON (default ./subject-export.json)")
+    export.set_defaults(handler=cmd_export)
+
+    erase = commands.add_parser("erase", help="erase an address from every store, keeping only a keyed hash")
+    erase.add_argument("email", metavar="EMAIL")
+    erase.set_defaults(handler=cmd_erase)
 
     webhook = commands.add_parser("webhook", help="the webhook receiver")
     webhook_commands = webhook.add_subparsers(dest="webhook_command", required=True)

@@ -7,6 +7,7 @@ import dagster as dg
 from lead_pipeline.defs import automation, distributed
 from lead_pipeline.defs.alerts import sensors as alert_sensors
 from lead_pipeline.defs.attachments import assets as attachment_assets
+from lead_pipeline.defs.compliance import jobs as compliance_jobs
 from lead_pipeline.defs.ingest import assets as ingest_assets
 from lead_pipeline.defs.ingest import jobs as ingest_jobs
 from lead_pipeline.defs.ingest import sensors as ingest_sensors
@@ -34,7 +35,9 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         jobs=[
             ingest_jobs.land_inbox_job, ingest_jobs.land_mailparse_job, automation.process_partitions_job,
             automation.redrive_dead_letters_job, distributed.process_partitions_celery_job,
+            compliance_jobs.subject_export_job, compliance_jobs.subject_erasure_job, compliance_jobs.retention_job,
         ],
+        schedules=[compliance_jobs.retention_schedule(settings.retention_days)],
         sensors=[
             ingest_sensors.inbox_sensor, automation.landing_backlog_sensor,
             *ingest_sensors.build_mailparse_sensors(settings.mailparse_aliases),

@@ -39,6 +39,8 @@ class Settings:
     clamd_url: str | None = None
     attachment_max_file_bytes: int = 25 * 1024 * 1024
     attachment_max_message_bytes: int = 50 * 1024 * 1024
+    # Unqualified leads older than this many days are removed daily; unset leaves the schedule stopped.
+    retention_days: int | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -65,6 +67,7 @@ class Settings:
             clamd_url=env.get("CLAMD_URL") or None,
             attachment_max_file_bytes=int(env.get("LEAD_ATTACHMENT_MAX_FILE_BYTES") or 25 * 1024 * 1024),
             attachment_max_message_bytes=int(env.get("LEAD_ATTACHMENT_MAX_MESSAGE_BYTES") or 50 * 1024 * 1024),
+            retention_days=int(env["LEAD_RETENTION_DAYS"]) if env.get("LEAD_RETENTION_DAYS") else None,
         )
 
     @property

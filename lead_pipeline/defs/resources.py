@@ -136,6 +136,7 @@ def _secret(name: str):
 def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
     from lead_pipeline.defs.alerts.resources import HealthAlertsResource
     from lead_pipeline.defs.attachments.resources import AttachmentIntakeResource, MalwareScannerResource
+    from lead_pipeline.defs.compliance.resources import ComplianceResource
     from lead_pipeline.defs.ingest.resources import MailParseResource
     from lead_pipeline.defs.publish.resources import PublishResource
 
@@ -169,6 +170,7 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
             max_file_bytes=settings.attachment_max_file_bytes,
             max_message_bytes=settings.attachment_max_message_bytes,
         ),
+        "compliance": ComplianceResource(home=str(settings.home), erasure_salt=_secret("LEAD_ERASURE_SALT")),
         "lead_rules": LeadRulesResource(
             rules_file=str(settings.rules_file), firmographics_file=str(settings.firmographics_file)
         ),

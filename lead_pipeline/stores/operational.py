@@ -118,12 +118,17 @@ class OperationalStore:
     # -- landing ------------------------------------------------------------------------
 
     def land(self, rows: Sequence[dict[str, Any]]) -> set[str]:
-        """Store raw deliveries; returns the ids that were new (a redelivery of the same bytes is not)."""
+        """Store raw deliveries; returns the ids that were new (a redelivery of the same bytes is not).
+
+        A delivery removed by erasure or retention (a tombstone) is never landed again.
+        """
         if not rows:
             return set()
         ids = [r["landing_id"] for r in rows]
         with self.engine.begin() as conn:
             existing = self._existing_ids(conn, schema.landing.c.landing_id, ids)
+            existing |= self._existing_ids(conn, schema.landing_tombstones.c.delivery_id, ids)
+            rows = [r for r in rows if r["landing_id"] not in existing]
             self._insert(conn, schema.landing, rows, conflict=["source", "delivery_key"])
         return set(ids) - existing
 
@@ -229,8 +234,16 @@ class OperationalStore:
     # -- dead letters -------------------------------------------------------------------
 
     def record_dead_letters(self, rows: Sequence[dict[str, Any]]) -> None:
-        """First failure wins: a re-run that fails the same way does not rewrite the row."""
+        """First failure wins: a re-run that fails the same way does not rewrite the row.
+
+        A rejected delivery that was erased (a tombstone) is not recorded again.
+        """
         with self.engine.begin() as conn:
+            if rows:
+                erased = self._existing_ids(
+                    conn, schema.landing_tombstones.c.delivery_id, [r["dead_letter_id"] for r in rows]
+                )
+                rows = [r for r in rows if r["dead_letter_id"] not in erased]
             self._insert(conn, schema.dead_letters, rows, conflict=["dead_letter_id"])
 
     def resolve_dead_letters(self, stage: str, landing_ids: Sequence[str]) -> None:

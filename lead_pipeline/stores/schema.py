@@ -230,4 +230,41 @@ attachments = sa.Table(
     sa.Column("scan_status", sa.String(16), nullable=False),
     sa.Column("scan_detail", sa.Text, nullable=True),
     sa.Column("processed_at", sa.String(32), nullable=False),
+# -- compliance (lead_pipeline/compliance) -----------------------------------------------------
+
+# Subject access and erasure requests. The clear address lives here only while the request is pending
+# (the CLI files it, the Dagster job reads it by `request_id`), so it never enters run config or logs.
+subject_requests = sa.Table(
+    "subject_requests",
+    metadata,
+    sa.Column("request_id", sa.String(32), primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),  # export, erase
+    sa.Column("email_hash", sa.String(64), nullable=False),  # keyed hash, see compliance/identity.py
+    sa.Column("email", sa.Text, nullable=True),  # cleared when the request completes
+    sa.Column("output_path", sa.Text, nullable=True),  # where an export is written
+    sa.Column("status", sa.String(16), nullable=False),  # pending, completed
+    sa.Column("result", sa.Text, nullable=True),  # JSON: rows per store and table, never an address
+    sa.Column("requested_at", sa.String(32), nullable=False),
+    sa.Column("completed_at", sa.String(32), nullable=True),
+)
+
+# Everyone erased, as a keyed hash only: a later delivery from them is recognised, never re-identified.
+erasure_log = sa.Table(
+    "erasure_log",
+    metadata,
+    sa.Column("email_hash", sa.String(64), primary_key=True),
+    sa.Column("first_erased_at", sa.String(32), nullable=False),
+    sa.Column("last_erased_at", sa.String(32), nullable=False),
+    sa.Column("erasures", sa.Integer, nullable=False),
+)
+
+# Deliveries removed by erasure or retention: landing skips them, so a mailbox still holding the
+# message (or a replayed webhook) cannot bring them back. The id is the delivery's landing id, or
+# the dead-letter id of a delivery rejected before landing; both are hashes of the delivery key.
+landing_tombstones = sa.Table(
+    "landing_tombstones",
+    metadata,
+    sa.Column("delivery_id", sa.String(40), primary_key=True),
+    sa.Column("reason", sa.String(16), nullable=False),  # erasure, retention
+    sa.Column("removed_at", sa.String(32), nullable=False),
 )

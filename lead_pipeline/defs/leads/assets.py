@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from lead_pipeline.defs.freshness import DAILY_FRESHNESS
+from lead_pipeline.defs.compliance.resources import ComplianceResource
 from lead_pipeline.defs.parse.assets import parsed_messages
 from lead_pipeline.defs.partitions import daily_partitions, single_run_backfill, window_of
 from lead_pipeline.defs.resources import EnrichmentResource, LeadRulesResource, LeadStoreResource
@@ -55,7 +56,9 @@ def normalised_leads(
     description="Candidates collapsed into leads: redeliveries, reply-all and forwarded copies count as duplicates.",
     **PARTITIONED,
 )
-def deduplicated_leads(context: dg.AssetExecutionContext, lead_store: LeadStoreResource) -> dg.MaterializeResult:
+def deduplicated_leads(
+    context: dg.AssetExecutionContext, lead_store: LeadStoreResource, compliance: ComplianceResource
+) -> dg.MaterializeResult:
     from lead_pipeline.leads.dedup import assign_lead_ids, build_contacts, build_leads
     from lead_pipeline.stores.operational import records
 
@@ -68,6 +71,9 @@ def deduplicated_leads(context: dg.AssetExecutionContext, lead_store: LeadStoreR
     )
     leads = build_leads(store.deliveries_of_leads_in(window))
     leads = leads.merge(store.delivery_provenance(leads["landing_id"].tolist()), on="landing_id", how="left")
+    # A person erased before who writes again is a new lead, flagged so nobody mistakes it for old data.
+    erased = compliance.previously_erased(store, leads["sender_email"].tolist())
+    leads.loc[leads["sender_email"].isin(erased), "status"] = "erased_subject"
     store.save_leads(records(leads))
     contacts = build_contacts(store.leads_of_senders(leads["sender_email"].tolist()))
     store.save_contacts(records(contacts))
@@ -81,6 +87,7 @@ def deduplicated_leads(context: dg.AssetExecutionContext, lead_store: LeadStoreR
             "dedup_rate": _rate(deliveries - distinct, deliveries),
             "contacts": len(contacts),
             "returning_contacts": int((contacts["touches"] > 1).sum()) if len(contacts) else 0,
+            "previously_erased": int(leads["sender_email"].isin(erased).sum()) if erased else 0,
         }
     )
 
