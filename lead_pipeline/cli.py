@@ -156,20 +156,13 @@ def _serve_subject_request(kind: str, email: str, output_path: str | None) -> di
             job = build_definitions(settings).resolve_job_def(job_name)
             result = job.execute_in_process(instance=instance, run_config=run_config, raise_on_error=False)
         if not result.success:
-            errors = [_root_cause(e.event_specific_data.error) for e in result.all_events if e.is_step_failure]
+            reason = read_request(store, request_id).last_error or "see the run's logs"
             print(f"lead-pipeline {kind}: run {result.run_id} failed; request {request_id} stays pending (retry: "
-                  f"launch {job_name} with that request_id): " + "; ".join(errors or ["see run logs"]), file=sys.stderr)
+                  f"launch {job_name} with that request_id): {reason}", file=sys.stderr)
             return None
         return read_request(store, request_id).result or {}
     finally:
         store.dispose()
-
-
-def _root_cause(error: Any) -> str:
-    """The innermost message of a step failure (Dagster wraps what the op raised)."""
-    while error.cause is not None:
-        error = error.cause
-    return error.message.strip()
 
 
 def _rows(counts: dict[str, int]) -> int:

@@ -46,6 +46,7 @@ class SubjectRequest:
     output_path: str | None
     status: str
     result: dict[str, Any] | None
+    last_error: str | None = None
 
 
 def file_request(
@@ -70,7 +71,7 @@ def read_request(store: OperationalStore, request_id: str) -> SubjectRequest:
         raise SubjectRequestError(f"no subject request {request_id}")
     return SubjectRequest(
         row.request_id, row.kind, row.email, row.email_hash, row.output_path, row.status,
-        json.loads(row.result) if row.result else None,
+        json.loads(row.result) if row.result else None, row.last_error,
     )
 
 
@@ -89,7 +90,7 @@ def _complete(store: OperationalStore, request: SubjectRequest, result: dict[str
                 email=None, output_path=subject.redact(row.output_path) if request.kind == ERASE else row.output_path,
             ))
         conn.execute(sa.update(t).where(t.c.request_id == request.request_id).values(
-            status=COMPLETED, result=json.dumps(result, sort_keys=True), completed_at=now,
+            status=COMPLETED, result=json.dumps(result, sort_keys=True), completed_at=now, last_error=None,
         ))
 
 
@@ -250,11 +251,20 @@ def serve_request(
         _complete(store, request, result, now, subject)
         if request.kind == ERASE:
             op.compact(store, touched_tables(result))
-    except SubjectRequestError:
+    except SubjectRequestError as exc:
+        _record_failure(store, request_id, str(exc))
         raise
     except Exception as exc:  # noqa: BLE001 - re-raised without the address, which driver errors quote
-        raise SubjectRequestError(subject.scrub(f"{type(exc).__name__}: {exc}")) from None
+        reason = subject.scrub(f"{type(exc).__name__}: {exc}")
+        _record_failure(store, request_id, reason)
+        raise SubjectRequestError(reason) from None
     return result
+
+
+def _record_failure(store: OperationalStore, request_id: str, reason: str) -> None:
+    with store.engine.begin() as conn:
+        conn.execute(sa.update(schema.subject_requests)
+                     .where(schema.subject_requests.c.request_id == request_id).values(last_error=reason))
 
 
 def anyone_erased(store: OperationalStore) -> bool:

@@ -230,6 +230,8 @@ attachments = sa.Table(
     sa.Column("scan_status", sa.String(16), nullable=False),
     sa.Column("scan_detail", sa.Text, nullable=True),
     sa.Column("processed_at", sa.String(32), nullable=False),
+)
+
 # -- compliance (lead_pipeline/compliance) -----------------------------------------------------
 
 # Subject access and erasure requests. The clear address lives here only while the request is pending
@@ -244,6 +246,9 @@ subject_requests = sa.Table(
     sa.Column("output_path", sa.Text, nullable=True),  # where an export is written
     sa.Column("status", sa.String(16), nullable=False),  # pending, completed
     sa.Column("result", sa.Text, nullable=True),  # JSON: rows per store and table, never an address
+    # Why the last attempt failed, without the address: Dagster hides step errors (redacted user code
+    # errors), and whoever filed the request still needs the reason.
+    sa.Column("last_error", sa.Text, nullable=True),
     sa.Column("requested_at", sa.String(32), nullable=False),
     sa.Column("completed_at", sa.String(32), nullable=True),
 )
