@@ -14,7 +14,8 @@ Starts a MailParse stand-in and a HubSpot stand-in on 127.0.0.1 (threads of this
 Every message is a qualified lead (a demo and pricing request from a target account, SPF/DKIM pass), so the
 pipeline upserts its sender to the CRM. Latency = the HubSpot stand-in's clock when the contact upsert carrying
 that sender arrives minus the arrival time. Prints p50/p95/max over the measured messages, the baseline and their
-ratio, and the runs the daemon launched (how many per job, queue+launch and run durations). Not a test: numbers
+ratio, and the runs the daemon launched: per job, how many and the median of their phases (queued; start-up of the
+run process, which loads Dagster and the code location; executing to `published_leads` done; total). Not a test: numbers
 are printed; exit 1 when a message never reaches the CRM within `--timeout` seconds of the last arrival.
 """
 
@@ -148,16 +149,33 @@ def runs_in_flight(dagster_home: Path) -> int:
         return instance.get_runs_count(dg.RunsFilter(statuses=IN_FLIGHT))
 
 
-def run_figures(dagster_home: Path) -> dict[str, list[tuple[float, float]]]:
-    """Per job: (queued to started, started to finished) seconds of each finished run."""
+def run_figures(dagster_home: Path) -> dict[str, list[dict[str, float]]]:
+    """Per job, the phases of each finished run in seconds: queued (created to launched), start-up (launched to
+    the run process executing), to publish (executing to `published_leads` done), total (created to finished)."""
     import dagster as dg
 
-    figures: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    figures: dict[str, list[dict[str, float]]] = defaultdict(list)
     with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
         for record in instance.get_run_records():
-            if record.start_time and record.end_time:
-                figures[record.dagster_run.job_name].append(
-                    (record.start_time - record.create_timestamp.timestamp(), record.end_time - record.start_time))
+            if not (record.start_time and record.end_time):
+                continue
+            created = record.create_timestamp.timestamp()
+            moments: dict[str, float] = {}
+            for entry in instance.all_logs(record.dagster_run.run_id):
+                event = entry.dagster_event
+                if event is None:
+                    continue
+                if event.event_type_value in ("PIPELINE_STARTING", "PIPELINE_START"):
+                    moments.setdefault(event.event_type_value, entry.timestamp)
+                elif event.event_type_value == "STEP_SUCCESS" and entry.step_key == "published_leads":
+                    moments["published"] = entry.timestamp
+            launched = moments.get("PIPELINE_STARTING", created)
+            executing = moments.get("PIPELINE_START", launched)
+            phases = {"queued": launched - created, "start-up": executing - launched,
+                      "total": record.end_time - created}
+            if "published" in moments:
+                phases["to publish"] = moments["published"] - executing
+            figures[record.dagster_run.job_name].append(phases)
     return figures
 
 
@@ -244,9 +262,9 @@ def main() -> int:
     print(f"\nload average at start {load[0]:.2f} on {os.cpu_count()} cores; "
           f"{args.messages} messages, one every {args.spacing:g}s")
     for job, runs in sorted(figures.items()):
-        queued = statistics.median(q for q, _ in runs)
-        took = statistics.median(d for _, d in runs)
-        print(f"  runs of {job:20s} {len(runs):3d}  median queued->started {queued:5.1f}s  started->finished {took:5.1f}s")
+        medians = "  ".join(f"{phase} {statistics.median(r[phase] for r in runs if phase in r):.1f}s"
+                            for phase in ("queued", "start-up", "to publish", "total") if any(phase in r for r in runs))
+        print(f"  {len(runs):2d} runs of {job}: median {medians}")
     if values:
         p50, p95 = statistics.median(values), percentile(values, 95)
         print(f"arrival -> CRM upsert over {len(values)} messages: p50 {p50:.1f}s  p95 {p95:.1f}s  max {values[-1]:.1f}s")

@@ -27,12 +27,16 @@ process_partitions_job = dg.define_asset_job(
 
 IN_FLIGHT = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
              dg.DagsterRunStatus.STARTED]
+# A run still "in flight" after this long is presumed dead (a killed `dagster dev` leaves its runs STARTED when
+# run monitoring is off) and no longer holds its days back; at worst a second run for a day queues behind it.
+IN_FLIGHT_TRUSTED_FOR = timedelta(hours=1)
 
 
 def days_in_flight(instance: dg.DagsterInstance) -> set[str]:
-    """Days a queued or running run is processing (a partition, or every day of a range)."""
+    """Days a queued or running run created within the last hour is processing (a partition, or a range's days)."""
     days: set[str] = set()
-    for record in instance.get_run_records(dg.RunsFilter(statuses=IN_FLIGHT)):
+    recent = dg.RunsFilter(statuses=IN_FLIGHT, created_after=datetime.now(UTC) - IN_FLIGHT_TRUSTED_FOR)
+    for record in instance.get_run_records(recent):
         tags = record.dagster_run.tags
         if tags.get(PARTITION_TAG):
             days.add(tags[PARTITION_TAG])

@@ -2,7 +2,7 @@
 leaves days that a run is already processing alone."""
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 import duckdb
@@ -10,6 +10,7 @@ from dagster._core.storage.dagster_run import DagsterRun
 from dagster._core.storage.tags import PARTITION_NAME_TAG
 
 from lead_pipeline.definitions import build_definitions
+from lead_pipeline.defs import automation
 from lead_pipeline.defs.automation import landing_backlog_sensor
 from lead_pipeline.defs.resources import LeadStoreResource
 from lead_pipeline.settings import Settings
@@ -75,7 +76,7 @@ def test_new_mailparse_mail_reaches_the_crm_in_the_one_run_its_sensor_requests(p
         assert set(hubspot.contact_emails()) == crm
 
 
-def test_the_backlog_sensor_leaves_a_day_to_the_run_processing_it(pipeline_env):
+def test_the_backlog_sensor_leaves_a_day_to_the_run_processing_it(pipeline_env, monkeypatch):
     from lead_pipeline.ingest.landing import landing_row
 
     settings = Settings.from_env()
@@ -98,6 +99,12 @@ def test_the_backlog_sensor_leaves_a_day_to_the_run_processing_it(pipeline_env):
         busy = DagsterRun(job_name="land_and_process_mailparse", run_id=str(uuid.uuid4()),
                           status=dg.DagsterRunStatus.STARTED, tags={PARTITION_NAME_TAG: days[0]})
         instance.add_run(busy)
+        assert requested_days(instance) == days[1:]
+
+        # A run left STARTED by a killed daemon does not hold its day back forever.
+        with monkeypatch.context() as patch:
+            patch.setattr(automation, "IN_FLIGHT_TRUSTED_FOR", timedelta(0))
+            assert requested_days(instance) == days
         assert requested_days(instance) == days[1:]
 
         instance.report_run_failed(busy)
