@@ -19,6 +19,7 @@ import dagster as dg
 import httpx
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from lead_pipeline.definitions import build_definitions
 from lead_pipeline.settings import Settings
@@ -119,17 +120,19 @@ def page(webserver, tmp_path) -> Iterator[Page]:
             browser.close()
 
 
-def visit(page: Page, path: str, screenshots: Path) -> None:
+def visit(page: Page, path: str) -> None:
     page.goto(path)
     # The first visit offers a newsletter sign-up over the page; a user skips it.
     skip = page.get_by_role("button", name="Skip")
     try:
         skip.wait_for(timeout=3_000)
         skip.click()
-    except Exception:  # noqa: BLE001 - not offered: nothing to dismiss
+    except PlaywrightTimeout:  # not offered: nothing to dismiss
         pass
-    page.wait_for_load_state("networkidle")
-    page.screenshot(path=screenshots / f"{path.strip('/').replace('/', '_').replace('?', '_') or 'root'}.png")
+
+
+def snapshot(page: Page, screenshots: Path, name: str) -> None:
+    page.screenshot(path=screenshots / f"{name}.png")
 
 
 def test_the_ui_shows_the_asset_graph_checks_and_latest_materialisation_metadata(page, materialised, ui_env,
@@ -141,29 +144,33 @@ def test_the_ui_shows_the_asset_graph_checks_and_latest_materialisation_metadata
     metadata = materialised.asset_materialization.metadata  # type: ignore[union-attr]
 
     # The global lineage: every asset group of the code location.
-    visit(page, "/asset-groups", tmp_path)
+    visit(page, "/asset-groups")
     for group in GROUPS:
         expect(page.get_by_text(group, exact=True).first).to_be_visible()
+    snapshot(page, tmp_path, "lineage")
 
     # A group's graph: its assets as nodes, the edges' neighbours, and each node's check results.
-    visit(page, "/locations/lead_pipeline/asset-groups/leads", tmp_path)
+    visit(page, "/locations/lead_pipeline/asset-groups/leads")
     leads_group = sorted(key.path[-1] for key in graph.get_all_asset_keys() if graph.get(key).group_name == "leads")
     for name in [*leads_group, "parsed_messages", "published_leads"]:
         expect(page.get_by_text(name, exact=True).first).to_be_visible()
     expect(page.get_by_text(f"{len(check_names)} / {len(check_names)} Passed").first).to_be_visible()
+    snapshot(page, tmp_path, "leads_group")
 
     # The asset's checks, by name (the list truncates long names in the middle; the title keeps them whole),
     # each with its latest result.
-    visit(page, f"/assets/{ASSET}?view=checks", tmp_path)
+    visit(page, f"/assets/{ASSET}?view=checks")
     for name in check_names:
         entry = page.locator("span").filter(has=page.get_by_title(name, exact=True))
         expect(entry.first).to_be_visible()
         expect(entry.first).to_contain_text("Succeeded")
+    snapshot(page, tmp_path, "checks")
 
     # The latest materialisation's metadata: labels and the values this run recorded.
-    visit(page, f"/assets/{ASSET}", tmp_path)
+    visit(page, f"/assets/{ASSET}")
     expect(page.get_by_text("Latest materialization").first).to_be_visible()
     for label in ("leads_scored", "rules_version"):
         row = page.get_by_role("row").filter(has=page.get_by_text(label, exact=True))
         expect(row.first).to_be_visible()
         expect(row.first).to_contain_text(str(metadata[label].value))
+    snapshot(page, tmp_path, "asset")
