@@ -34,6 +34,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         asset_checks=dg.load_asset_checks_from_modules(list(CHECKS)),
         jobs=[
             ingest_jobs.land_inbox_job, ingest_jobs.land_mailparse_job, automation.process_partitions_job,
+            ingest_jobs.land_and_process_mailparse_job,
             automation.redrive_dead_letters_job, distributed.process_partitions_celery_job,
             compliance_jobs.subject_export_job, compliance_jobs.subject_erasure_job, compliance_jobs.retention_job,
         ],

@@ -9,8 +9,8 @@ with a persistent instance such as `deploy/dagster.production.yaml`) and are sta
 import dagster as dg
 from dagster_celery import celery_executor
 
-from lead_pipeline.defs.automation import PROCESSING, PROCESSING_RUN_TAGS
-from lead_pipeline.defs.partitions import daily_partitions
+from lead_pipeline.defs.automation import PROCESSING
+from lead_pipeline.defs.partitions import PROCESSING_RUN_TAGS, daily_partitions
 
 # Read when a run starts, so broker credentials never sit in the definitions.
 CELERY_EXECUTION_CONFIG = {

@@ -1,6 +1,7 @@
 """MailParse polling through the Dagster shell: sensors, the polling asset, and the graph downstream."""
 
 import hashlib
+from datetime import UTC, datetime
 
 import dagster as dg
 import duckdb
@@ -17,7 +18,8 @@ ALIASES = ["demo@yourcompany.example", "sales@yourcompany.example"]
 def _tick(defs, name, instance):
     sensor = defs.resolve_sensor_def(name)
     resources = {key: defs.resources[key] for key in ("mailparse", "lead_store")}
-    return sensor.evaluate_tick(dg.build_sensor_context(instance=instance, resources=resources))
+    # The sensors request partitioned runs (today's partition), which the context resolves from the definitions.
+    return sensor.evaluate_tick(dg.build_sensor_context(instance=instance, resources=resources, definitions=defs))
 
 
 def test_polled_mail_becomes_leads_and_the_sensors_go_quiet(pipeline_env, monkeypatch, tmp_path):
@@ -37,6 +39,10 @@ def test_polled_mail_becomes_leads_and_the_sensors_go_quiet(pipeline_env, monkey
         with dg.instance_for_test() as instance:
             before = {name: _tick(defs, name, instance) for name in sensor_names}
             assert all(len(tick.run_requests) == 1 for tick in before.values())
+            # New mail's fast path: one in-process run lands it and processes today's partition.
+            today = datetime.now(UTC).date().isoformat()
+            assert {defs.resolve_sensor_def(name).job_name for name in sensor_names} == {"land_and_process_mailparse"}
+            assert {r.partition_key for tick in before.values() for r in tick.run_requests} == {today}
 
             summary = run_pipeline(settings, instance)
             assert summary.messages == summary.parsed == len(messages)

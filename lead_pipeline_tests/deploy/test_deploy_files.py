@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from lead_pipeline.defs.automation import PROCESSING_RUN_TAGS
+from lead_pipeline.defs.partitions import PROCESSING_RUN_TAGS
 from lead_pipeline_tests.deploy.conftest import DEPLOY
 
 REPOSITORY = DEPLOY.parent

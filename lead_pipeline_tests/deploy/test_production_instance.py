@@ -15,7 +15,7 @@ from dagster._core.run_coordinator import QueuedRunCoordinator
 from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage
 
 from lead_pipeline.definitions import build_definitions, defs
-from lead_pipeline.defs.automation import PROCESSING_RUN_TAGS
+from lead_pipeline.defs.partitions import PROCESSING_RUN_TAGS
 from lead_pipeline.defs.resources import DUCKDB_WAREHOUSE_POOL
 from lead_pipeline.runner import run_pipeline
 from lead_pipeline.settings import Settings
@@ -141,7 +141,7 @@ def test_every_step_that_opens_the_warehouse_claims_the_pool_and_processing_runs
             assert PROCESSING_RUN_TAGS.items() <= job.run_tags.items(), job.name
             processing.add(job.name)
     assert checked >= 5
-    assert processing == {"process_partitions", "process_partitions_celery"}
+    assert processing == {"process_partitions", "process_partitions_celery", "land_and_process_mailparse"}
 
 
 def test_the_operational_store_takes_the_postgresql_url_the_readme_documents():
