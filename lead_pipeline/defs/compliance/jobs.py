@@ -7,7 +7,7 @@ from pathlib import Path
 import dagster as dg
 
 from lead_pipeline.defs.compliance.resources import ComplianceResource
-from lead_pipeline.defs.resources import BlobStoreResource, LeadStoreResource, WarehouseResource
+from lead_pipeline.defs.resources import WAREHOUSE_WRITERS, BlobStoreResource, LeadStoreResource, WarehouseResource
 
 DEFAULT_RETENTION_DAYS = 365
 
@@ -44,13 +44,13 @@ def _serve(context: dg.OpExecutionContext, kind: str, request_id: str, lead_stor
     return result
 
 
-@dg.op(description="Write everything held about the request's address as one JSON file.")
+@dg.op(**WAREHOUSE_WRITERS, description="Write everything held about the request's address as one JSON file.")
 def export_subject(context: dg.OpExecutionContext, config: SubjectRequestConfig, lead_store: LeadStoreResource,
                    warehouse: WarehouseResource, blobs: BlobStoreResource, compliance: ComplianceResource) -> None:
     _serve(context, "export", config.request_id, lead_store, warehouse, blobs, compliance)
 
 
-@dg.op(description="Remove the request's address from every store; keep only its keyed hash in the erasure log.")
+@dg.op(**WAREHOUSE_WRITERS, description="Remove the request's address from every store; keep only its keyed hash in the erasure log.")
 def erase_subject(context: dg.OpExecutionContext, config: SubjectRequestConfig, lead_store: LeadStoreResource,
                   warehouse: WarehouseResource, blobs: BlobStoreResource, compliance: ComplianceResource) -> None:
     _serve(context, "erase", config.request_id, lead_store, warehouse, blobs, compliance)
@@ -71,7 +71,7 @@ class RetentionConfig(dg.Config):
     """Unqualified leads whose latest delivery is older than this are removed."""
 
 
-@dg.op(description="Remove unqualified, unpublished leads older than the period, with their deliveries and blobs.")
+@dg.op(**WAREHOUSE_WRITERS, description="Remove unqualified, unpublished leads older than the period, with their deliveries and blobs.")
 def apply_retention(context: dg.OpExecutionContext, config: RetentionConfig, lead_store: LeadStoreResource,
                     warehouse: WarehouseResource, blobs: BlobStoreResource) -> None:
     from lead_pipeline.compliance.retention import apply_retention as retain
