@@ -36,6 +36,9 @@ __all__ = ["header_value", "parse_fast"]
 # One field of a header block, found after the line break before it: the name, then the value
 # after the colon and its leading blanks, folds included, up to a line break that does not fold.
 _FIELD_RE = re.compile(r"\n([\x21-\x39\x3b-\x7e]+):[ \t]*([^\n]*(?:\n[ \t][^\n]*)*)")
+# A line that neither starts a field nor folds one ("From ...", no colon, a "--" line), found
+# after the line break before it; the end of the block is no line.
+_BAD_LINE_RE = re.compile(r"\n(?:--|(?![ \t]|[\x21-\x39\x3b-\x7e]+:|\Z))")
 _BLANK_LINE_RE = re.compile(rb"\n\r?\n")
 _UNENCODED = frozenset({"", "7bit", "8bit", "binary"})
 _B64_KEEP_TAIL = 100  # bytes of each base64 body kept for the limit check (see _Layout.check_limits)
@@ -200,21 +203,14 @@ class _Layout:
         else:
             block, body_start = data[start : blank.start() + 1], blank.end()
         text = block.decode("ascii", "surrogateescape")
-        if (
-            not text
-            or text[0] in " \t"
-            or text.startswith("--")
-            or "\n--" in text
-            or ("\r" in text and text.count("\r") != text.count("\r\n"))
-        ):
+        if not text or text[0] in " \t" or ("\r" in text and text.count("\r") != text.count("\r\n")):
+            raise _Decline
+        padded = "\n" + text
+        if _BAD_LINE_RE.search(padded) is not None:
             raise _Decline
         # policy.header_source_parse: the name as written; the value with its folds, minus the EOL
         # and its leading blanks (see header_value), all fields in one pass over the decoded block
-        items = _FIELD_RE.findall("\n" + text)
-        # every line must start a field or fold; any other ("From ...", no colon, ...) is uncounted
-        lines = text.count("\n") + (not text.endswith("\n"))
-        if len(items) + text.count("\n ") + text.count("\n\t") != lines:
-            raise _Decline
+        items = _FIELD_RE.findall(padded)
         if "\r" in text:
             items = [(name, value.rstrip("\r\n")) for name, value in items]
         return items, body_start
