@@ -184,9 +184,12 @@ def _parse(raw: bytes, source: str | None) -> Generator[None, None, dict]:
         warnings.extend(codes)
         parsed = parse_stdlib(data)
     items, root = parsed
+    message_hash = hashlib.sha256(raw).hexdigest()
+    yield
 
     headers = _HeaderView(items, root, warnings)
     sender = _resolve_sender(headers, warnings)  # may reject: do it before the expensive work
+    yield
 
     # --- bodies and attachments ------------------------------------------------------------
     text_part, html_part = _find_bodies(root)
@@ -206,7 +209,6 @@ def _parse(raw: bytes, source: str | None) -> Generator[None, None, dict]:
         text = _extract_uuencoded(text, attachments, warnings)
     # forwarded as attachments: who wrote them and what (a forwarded lead is its sender's)
     attached_messages = [_attached_message(message, warnings) for message in messages[:_MAX_ATTACHED_MESSAGES]]
-    message_hash = hashlib.sha256(raw).hexdigest()
     yield
 
     # --- envelope / addresses --------------------------------------------------------------
