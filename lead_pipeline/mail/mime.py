@@ -18,12 +18,15 @@ from __future__ import annotations
 import base64
 import binascii
 import codecs
+import collections
 import functools
 import hashlib
 import itertools
 import math
 import mimetypes
+import os
 import re
+from concurrent.futures import Executor, Future
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_tz
 from typing import Any, Generator, Iterable, Iterator
@@ -81,40 +84,65 @@ def parse_message(raw: bytes, *, source: str | None = None) -> dict:
 
 
 def parse_many(
-    raws: Iterable[bytes], *, sources: Iterable[str | None] | None = None, batch_size: int = 32
+    raws: Iterable[bytes],
+    *,
+    sources: Iterable[str | None] | None = None,
+    batch_size: int = 32,
+    executor: Executor | None = None,
 ) -> Iterator[dict | MessageRejected]:
     """:func:`parse_message` over many messages, in input order: each one's dict, or the
     :class:`MessageRejected` it raised (returned, not raised, so one bad message costs nothing
     else).
 
     The same results, ~10% less CPU: messages go through in batches of ``batch_size``, stage by
-    stage (parsing and hashing, headers, cleaning, language, sanitising, signature fields), so
-    that each stage's code and data stay in the CPU caches for the whole batch instead of
-    being evicted by every message's bytes and the other stages. Memory is bounded by one batch.
+    stage (parsing and hashing, headers, bodies and attachments, cleaning, language,
+    sanitising, signature fields), so that each stage's code and data stay in the CPU caches
+    for the whole batch instead of being evicted by every message's bytes and the other stages.
+
+    With an ``executor`` (e.g. a ``ProcessPoolExecutor``, one process per core), batches are
+    parsed on it, at most two per core at a time. Memory is bounded by the batches in flight.
     """
     pairs = zip(raws, itertools.repeat(None) if sources is None else sources)
-    while batch := list(itertools.islice(pairs, batch_size)):
-        outcomes: list[dict | MessageRejected | None] = [None] * len(batch)
-        running = []
-        for index, (raw, source) in enumerate(batch):
+    batches = iter(lambda: list(itertools.islice(pairs, batch_size)), [])
+    if executor is None:
+        for batch in batches:
+            yield from _parse_batch(batch)
+        return
+    in_flight: collections.deque[Future] = collections.deque()
+    limit = 2 * (os.cpu_count() or 1)
+    for batch in batches:
+        # memoryviews do not pickle; the bytes they show are what parse_message would parse
+        batch = [(bytes(raw) if isinstance(raw, memoryview) else raw, source) for raw, source in batch]
+        in_flight.append(executor.submit(_parse_batch, batch))
+        if len(in_flight) >= limit:
+            yield from in_flight.popleft().result()
+    while in_flight:
+        yield from in_flight.popleft().result()
+
+
+def _parse_batch(batch: list[tuple[bytes, str | None]]) -> list[dict | MessageRejected]:
+    """One batch of :func:`parse_many`, stage by stage across its messages."""
+    outcomes: list[dict | MessageRejected | None] = [None] * len(batch)
+    running = []
+    for index, (raw, source) in enumerate(batch):
+        try:
+            running.append((index, _stages(raw, source)))
+        except MessageRejected as exc:
+            outcomes[index] = exc
+    while running:
+        still_running = []
+        for index, stages in running:
             try:
-                running.append((index, _stages(raw, source)))
+                message = _advance(stages)
             except MessageRejected as exc:
                 outcomes[index] = exc
-        while running:
-            still_running = []
-            for index, stages in running:
-                try:
-                    message = _advance(stages)
-                except MessageRejected as exc:
-                    outcomes[index] = exc
-                    continue
-                if message is None:
-                    still_running.append((index, stages))
-                else:
-                    outcomes[index] = message
-            running = still_running
-        yield from outcomes  # type: ignore[misc]
+                continue
+            if message is None:
+                still_running.append((index, stages))
+            else:
+                outcomes[index] = message
+        running = still_running
+    return outcomes  # type: ignore[return-value]
 
 
 def _stages(raw: bytes, source: str | None) -> Generator[None, None, dict]:

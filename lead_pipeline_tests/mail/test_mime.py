@@ -6,11 +6,13 @@ import base64
 import binascii
 import hashlib
 import json
+import multiprocessing
 import os
 import quopri
 import random
 import re
 import time
+from concurrent.futures import ProcessPoolExecutor
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -432,6 +434,16 @@ def test_parse_many_gives_what_parse_message_gives_in_input_order(monkeypatch: p
                for item in mime.parse_many(raws, sources=sources, batch_size=batch_size)]
         assert got == expected
     assert [item["source"] for item in mime.parse_many([FULL, FULL])] == [None, None]
+
+
+def test_parse_many_on_worker_processes_gives_the_same_in_input_order() -> None:
+    sample_inbox = sorted((Path(mime.__file__).resolve().parents[1] / "sample_inbox").glob("*.eml"))
+    raws = [path.read_bytes() for path in sample_inbox] + [b"", memoryview(FULL), "not bytes"]
+    expected = [outcome(raw) for raw in raws]
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        got = [item.reason if isinstance(item, MessageRejected) else item
+               for item in mime.parse_many(raws, batch_size=5, executor=pool)]
+    assert got == expected
 
 
 def test_parse_many_reads_its_input_one_batch_at_a_time() -> None:
