@@ -13,8 +13,11 @@ back to the stdlib parser. It declines every message on which the two could disa
   and line breaks, padding only at the end), which is exactly where the stdlib decodes the
   same bytes without a defect; every other body is decoded here from its raw bytes, with the
   stdlib's decoders (:func:`parts.decode_payload`);
+* a single-part message (not multipart, not message/*, not base64) is read without the Rust
+  tree: its header block by the same rules, its whole body as its one leaf, decoded with the
+  stdlib's decoders - there is no structure for the tree to vouch for;
 * a message the stdlib parser would see trimmed by :func:`parts.limit_structure` declines, and
-  so does one beyond ``MAX_PARTS`` parts or ``MAX_DEPTH`` levels, or one fast-mail-parser
+  so does one beyond ``MAX_PARTS`` parts or ``MAX_DEPTH`` levels, or one whose tree fast-mail-parser
   rejects, or with message/* parts other than message/rfc822, multipart/digest, duplicate
   MIME headers or bare CR line breaks.
 
@@ -63,19 +66,31 @@ def parse_fast(data: bytes) -> tuple[list[tuple[str, bytes]], Part] | None:
     Header items are (name, value) as the stdlib's ``raw_items()`` gives them: values as
     :func:`header_value` makes them (8-bit bytes surrogate-escaped, folds kept).
     """
-    try:
-        tree = fast_mail_parser.parse_email_tree(data, mode="lazy")
-    except Exception:  # noqa: BLE001 - any refusal (ParseError, limits) just means the slow path
-        return None
     layout = _Layout(data)
     try:
-        items, root, end = layout.node(tree, 0, 0, (), "text/plain")
+        try:
+            items, root, end = layout.node(None, 0, 0, (), "text/plain")
+        except _NeedsTree as needs:
+            try:
+                tree = fast_mail_parser.parse_email_tree(data, mode="lazy")
+            except Exception:  # noqa: BLE001 - any refusal (ParseError, limits) just means the slow path
+                return None
+            layout.parts = 0
+            items, root, end = layout.node(tree, 0, 0, (), "text/plain", block=needs.block)
         if end != len(data):
             raise _Decline
         layout.check_limits()
     except _Decline:
         return None
     return items, root
+
+
+class _NeedsTree(Exception):
+    """A multipart, message/* or base64 top-level part: the Rust tree is needed after all."""
+
+    def __init__(self, block: tuple[list[tuple[str, str]], int]) -> None:
+        super().__init__()
+        self.block = block
 
 
 class _Layout:
@@ -89,16 +104,23 @@ class _Layout:
         self.base64_spans: list[tuple[int, int]] = []
 
     # -- nodes ----------------------------------------------------------------------------
-    def node(self, node, start: int, depth: int, enclosing: tuple[bytes, ...], default_type: str):
-        """(header items, Part, end) for the node whose header block starts at ``start``.
+    def node(self, node, start: int, depth: int, enclosing: tuple[bytes, ...], default_type: str,
+             block: tuple[list[tuple[str, str]], int] | None = None):
+        """(header items, Part, end) for the node whose header block starts at ``start``
+        (``block``: that header block, already read).
 
         ``end`` is where the node's content ends: before the line break that precedes the
         enclosing multipart's next delimiter line, or the end of the data.
+
+        Without a tree (``node`` None, for the top level), a single-part message is read on
+        the stdlib's rules alone (its whole body is its one leaf, decoded from the raw bytes
+        with the stdlib's decoders): Rust's parse would only confirm that. Anything else
+        raises :class:`_NeedsTree`.
         """
         self.parts += 1
         if depth > MAX_DEPTH or self.parts > MAX_PARTS:
             raise _Decline
-        items, body_start = self.header_block(start)
+        items, body_start = block or self.header_block(start)
         content_type = disposition = content_id = cte_raw = None
         for name, value in items:
             key = name.lower()
@@ -122,6 +144,12 @@ class _Layout:
         ctype = meta[0]
         cte = transfer_encoding(cte_raw)
         maintype = ctype.partition("/")[0]
+        if node is None:
+            if maintype in ("multipart", "message") or cte == "base64":
+                raise _NeedsTree((items, body_start))
+            raw = self.data[body_start:]
+            self.check_text(raw, enclosing)
+            return items, Part(meta, content_id, None, raw=raw, cte=cte), len(self.data)
         if maintype == "multipart":
             part, end = self.multipart(node, meta, content_id, body_start, depth, enclosing, cte_raw, cte)
             return items, part, end
