@@ -28,6 +28,7 @@ over the sample inbox, the fixtures and CPython's email test data to hold it to 
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import fast_mail_parser
@@ -44,6 +45,7 @@ _FIELD_RE = re.compile(r"\n([\x21-\x39\x3b-\x7e]+):[ \t]*([^\n]*(?:\n[ \t][^\n]*
 _BAD_LINE_RE = re.compile(r"\n(?:--|(?![ \t]|[\x21-\x39\x3b-\x7e]+:|\Z))")
 _BLANK_LINE_RE = re.compile(rb"\n\r?\n")
 _UNENCODED = frozenset({"", "7bit", "8bit", "binary"})
+_NO_NODE = object()  # past a tree node's last child
 _B64_KEEP_TAIL = 100  # bytes of each base64 body kept for the limit check (see _Layout.check_limits)
 
 
@@ -68,15 +70,18 @@ def parse_fast(data: bytes) -> tuple[list[tuple[str, bytes]], Part] | None:
     """
     layout = _Layout(data)
     try:
+        block = layout.header_block(0)
         try:
-            items, root, end = layout.node(None, 0, 0, (), "text/plain")
-        except _NeedsTree as needs:
+            if b"base64" in data or b"Base64" in data or b"BASE64" in data:
+                raise _NeedsTree  # a base64 body is decoded by Rust, from the tree
+            items, root, end = layout.node(None, 0, 0, (), "text/plain", block)
+        except _NeedsTree:
             try:
                 tree = fast_mail_parser.parse_email_tree(data, mode="lazy")
             except Exception:  # noqa: BLE001 - any refusal (ParseError, limits) just means the slow path
                 return None
             layout.parts = 0
-            items, root, end = layout.node(tree, 0, 0, (), "text/plain", block=needs.block)
+            items, root, end = layout.node(tree, 0, 0, (), "text/plain", block)
         if end != len(data):
             raise _Decline
         layout.check_limits()
@@ -86,11 +91,7 @@ def parse_fast(data: bytes) -> tuple[list[tuple[str, bytes]], Part] | None:
 
 
 class _NeedsTree(Exception):
-    """A multipart, message/* or base64 top-level part: the Rust tree is needed after all."""
-
-    def __init__(self, block: tuple[list[tuple[str, str]], int]) -> None:
-        super().__init__()
-        self.block = block
+    """A base64 body: the structure was read without the Rust tree, but its decoder is needed."""
 
 
 class _Layout:
@@ -112,10 +113,10 @@ class _Layout:
         ``end`` is where the node's content ends: before the line break that precedes the
         enclosing multipart's next delimiter line, or the end of the data.
 
-        Without a tree (``node`` None, for the top level), a single-part message is read on
-        the stdlib's rules alone (its whole body is its one leaf, decoded from the raw bytes
-        with the stdlib's decoders): Rust's parse would only confirm that. Anything else
-        raises :class:`_NeedsTree`.
+        Without a tree (``node`` None), the structure is read on the stdlib's rules alone - a
+        leaf ends at the first delimiter line of any enclosing boundary, as the stdlib's eof
+        matchers end it - and every body is decoded from its raw bytes with the stdlib's
+        decoders. A base64 body raises :class:`_NeedsTree` (Rust decodes it much faster).
         """
         self.parts += 1
         if depth > MAX_DEPTH or self.parts > MAX_PARTS:
@@ -144,44 +145,57 @@ class _Layout:
         ctype = meta[0]
         cte = transfer_encoding(cte_raw)
         maintype = ctype.partition("/")[0]
-        if node is None:
-            if maintype in ("multipart", "message") or cte == "base64":
-                raise _NeedsTree((items, body_start))
-            raw = self.data[body_start:]
-            self.check_text(raw, enclosing)
-            return items, Part(meta, content_id, None, raw=raw, cte=cte), len(self.data)
         if maintype == "multipart":
             part, end = self.multipart(node, meta, content_id, body_start, depth, enclosing, cte_raw, cte)
             return items, part, end
         if maintype == "message":
             # the stdlib parses any message/* body as a message, undecoded; Rust only rfc822, decoded
-            if ctype != "message/rfc822" or cte not in _UNENCODED or not node.is_message or len(node.children) != 1:
+            if ctype != "message/rfc822" or cte not in _UNENCODED:
                 raise _Decline
-            inner_items, inner, end = self.node(node.children[0], body_start, depth + 1, enclosing, "text/plain")
+            if node is not None and (not node.is_message or len(node.children) != 1):
+                raise _Decline
+            inner_node = None if node is None else node.children[0]
+            inner_items, inner, end = self.node(inner_node, body_start, depth + 1, enclosing, "text/plain")
             inner.header_items = inner_items
             return items, Part(meta, content_id, [inner]), end
-        if node.children or node.is_message or node.encoded_size is None:
-            raise _Decline
-        end = body_start + node.encoded_size
-        if end > len(self.data):
-            raise _Decline
-        if cte == "base64":
-            self.check_base64(body_start, end)
-            try:
-                payload = node.content
-            except Exception:  # noqa: BLE001 - DecodeError: the stdlib decodes leniently
-                raise _Decline from None
-            self.base64_spans.append((body_start, end))
-            return items, Part(meta, content_id, None, payload=payload), end
+        if node is None:
+            if cte == "base64":
+                raise _NeedsTree
+            end = self.leaf_end(body_start, enclosing)
+        else:
+            if node.children or node.is_message or node.encoded_size is None:
+                raise _Decline
+            end = body_start + node.encoded_size
+            if end > len(self.data):
+                raise _Decline
+            if cte == "base64":
+                self.check_base64(body_start, end)
+                try:
+                    payload = node.content
+                except Exception:  # noqa: BLE001 - DecodeError: the stdlib decodes leniently
+                    raise _Decline from None
+                self.base64_spans.append((body_start, end))
+                return items, Part(meta, content_id, None, payload=payload), end
         raw = self.data[body_start:end]
         self.check_text(raw, enclosing)
         return items, Part(meta, content_id, None, raw=raw, cte=cte), end
+
+    def leaf_end(self, body_start: int, enclosing: tuple[bytes, ...]) -> int:
+        """Where a leaf starting at ``body_start`` ends without a tree: before the line break in
+        front of the next delimiter line of any enclosing boundary, or at the end of the data."""
+        if not enclosing:
+            return len(self.data)
+        found = self.next_delimiter(body_start, enclosing)
+        if found is None or found[0] == body_start:
+            raise _Decline  # no delimiter follows (the stdlib's defect), or no line break before it
+        line_start = found[0]
+        return line_start - (2 if self.data.startswith(b"\r\n", line_start - 2) else 1)
 
     def multipart(self, node, meta, content_id, body_start, depth, enclosing, cte_raw, cte):
         boundary = meta[5]
         if (
             boundary is None
-            or not node.children
+            or (node is not None and not node.children)
             or (cte_raw is not None and cte not in ("7bit", "8bit", "binary"))
             or meta[0] == "multipart/digest"  # its parts default to message/rfc822
             or not boundary.isascii()
@@ -196,13 +210,17 @@ class _Layout:
             raise _Decline  # no start boundary, or the parent's comes first
         pos = found[3]
         children = []
-        last = len(node.children) - 1
-        for index, child in enumerate(node.children):
+        nodes = itertools.repeat(None) if node is None else iter(node.children)
+        closing = False
+        while not closing:
+            child = next(nodes, _NO_NODE)
+            if child is _NO_NODE:
+                raise _Decline  # more parts between the delimiters than in the tree
             _, part, end = self.node(child, pos, depth + 1, boundaries, "text/plain")
             children.append(part)
             closing, pos = self.delimiter_after(end, own)
-            if closing != (index == last):
-                raise _Decline
+        if node is not None and next(nodes, _NO_NODE) is not _NO_NODE:
+            raise _Decline  # fewer
         # the epilogue runs to the enclosing multipart's next delimiter line, or to the end
         if not enclosing:
             self.check_text(self.data[pos:], ())
