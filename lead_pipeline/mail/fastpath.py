@@ -1,29 +1,30 @@
-"""The fast path: fast-mail-parser (Rust) parses and decodes, Python checks it against the raw bytes.
+"""The fast path: the stdlib's parsing rules on raw bytes, with fast-mail-parser (Rust) for base64.
 
 Plain Python, no Dagster. :func:`parse_fast` returns what :func:`parts.parse_stdlib` would (the
 top-level raw header items and a :class:`parts.Part` tree) or None, and then the caller falls
 back to the stdlib parser. It declines every message on which the two could disagree:
 
-* the Rust tree must account for every byte: each part's raw header block is read here with
-  the stdlib's rules (anything the stdlib would flag as a defect declines), each leaf must end
-  exactly at a delimiter line the stdlib recognises (``body start + encoded_size``), every
-  multipart must open and close with its own boundary, and no other boundary's delimiter may
-  hide in a preamble, epilogue or text body (the stdlib splits at every enclosing boundary);
-* base64 bodies are taken from the Rust decoder only when their text is canonical (alphabet
-  and line breaks, padding only at the end), which is exactly where the stdlib decodes the
-  same bytes without a defect; every other body is decoded here from its raw bytes, with the
-  stdlib's decoders (:func:`parts.decode_payload`);
-* a single-part message (not multipart, not message/*, not base64) is read without the Rust
-  tree: its header block by the same rules, its whole body as its one leaf, decoded with the
-  stdlib's decoders - there is no structure for the tree to vouch for;
+* every byte is accounted for with the stdlib's rules: each part's raw header block (anything
+  the stdlib would flag as a defect declines), each leaf ending at the first delimiter line of
+  any enclosing boundary (as the stdlib's eof matchers end it), every multipart opening and
+  closing with its own boundary, no other boundary's delimiter hiding in a preamble, epilogue
+  or text body;
+* a message with a base64 body is mapped onto fast-mail-parser's tree instead, which must
+  agree: each leaf ends exactly at such a delimiter line (``body start + encoded_size``), with
+  as many parts as delimiters; base64 bodies are taken from the Rust decoder only when their
+  text is canonical (alphabet and line breaks, padding only at the end), which is exactly
+  where the stdlib decodes the same bytes without a defect;
+* every other body is decoded here from its raw bytes, with the stdlib's decoders
+  (:func:`parts.decode_payload`);
 * a message the stdlib parser would see trimmed by :func:`parts.limit_structure` declines, and
-  so does one beyond ``MAX_PARTS`` parts or ``MAX_DEPTH`` levels, or one whose tree fast-mail-parser
-  rejects, or with message/* parts other than message/rfc822, multipart/digest, duplicate
-  MIME headers or bare CR line breaks.
+  so does one beyond ``MAX_PARTS`` parts or ``MAX_DEPTH`` levels, or one whose tree
+  fast-mail-parser rejects, or with message/* parts other than message/rfc822,
+  multipart/digest, duplicate MIME headers or bare CR line breaks.
 
 Part headers are interpreted by :func:`parts.part_meta` in both paths, so the result is the
 same as the stdlib path's by construction where the structure agrees; a test runs both paths
-over the sample inbox, the fixtures and CPython's email test data to hold it to that.
+over the sample inbox, the fixtures, CPython's email test data and mutations of them to hold
+it to that.
 """
 
 from __future__ import annotations
@@ -95,7 +96,8 @@ class _NeedsTree(Exception):
 
 
 class _Layout:
-    """Maps the Rust tree onto ``data``, checking it with the stdlib's parsing rules."""
+    """Reads ``data``'s MIME structure with the stdlib's parsing rules (checking the Rust tree
+    against them, when there is one)."""
 
     __slots__ = ("data", "parts", "base64_spans")
 
