@@ -1,30 +1,35 @@
-"""The fast path: fast-mail-parser (Rust) parses and decodes, Python checks it against the raw bytes.
+"""The fast path: the stdlib's parsing rules on raw bytes, with fast-mail-parser (Rust) for base64.
 
 Plain Python, no Dagster. :func:`parse_fast` returns what :func:`parts.parse_stdlib` would (the
 top-level raw header items and a :class:`parts.Part` tree) or None, and then the caller falls
 back to the stdlib parser. It declines every message on which the two could disagree:
 
-* the Rust tree must account for every byte: each part's raw header block is read here with
-  the stdlib's rules (anything the stdlib would flag as a defect declines), each leaf must end
-  exactly at a delimiter line the stdlib recognises (``body start + encoded_size``), every
-  multipart must open and close with its own boundary, and no other boundary's delimiter may
-  hide in a preamble, epilogue or text body (the stdlib splits at every enclosing boundary);
-* base64 bodies are taken from the Rust decoder only when their text is canonical (alphabet
-  and line breaks, padding only at the end), which is exactly where the stdlib decodes the
-  same bytes without a defect; every other body is decoded here from its raw bytes, with the
-  stdlib's decoders (:func:`parts.decode_payload`);
+* every byte is accounted for with the stdlib's rules: each part's raw header block (anything
+  the stdlib would flag as a defect declines), each leaf ending at the first delimiter line of
+  any enclosing boundary (as the stdlib's eof matchers end it), every multipart opening and
+  closing with its own boundary, no other boundary's delimiter hiding in a preamble, epilogue
+  or text body;
+* a message with a base64 body is mapped onto fast-mail-parser's tree instead, which must
+  agree: each leaf ends exactly at such a delimiter line (``body start + encoded_size``), with
+  as many parts as delimiters; base64 bodies are taken from the Rust decoder only when their
+  text is canonical (alphabet and line breaks, padding only at the end), which is exactly
+  where the stdlib decodes the same bytes without a defect;
+* every other body is decoded here from its raw bytes, with the stdlib's decoders
+  (:func:`parts.decode_payload`);
 * a message the stdlib parser would see trimmed by :func:`parts.limit_structure` declines, and
-  so does one beyond ``MAX_PARTS`` parts or ``MAX_DEPTH`` levels, or one fast-mail-parser
-  rejects, or with message/* parts other than message/rfc822, multipart/digest, duplicate
-  MIME headers or bare CR line breaks.
+  so does one beyond ``MAX_PARTS`` parts or ``MAX_DEPTH`` levels, or one whose tree
+  fast-mail-parser rejects, or with message/* parts other than message/rfc822,
+  multipart/digest, duplicate MIME headers or bare CR line breaks.
 
 Part headers are interpreted by :func:`parts.part_meta` in both paths, so the result is the
 same as the stdlib path's by construction where the structure agrees; a test runs both paths
-over the sample inbox, the fixtures and CPython's email test data to hold it to that.
+over the sample inbox, the fixtures, CPython's email test data and mutations of them to hold
+it to that.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import fast_mail_parser
@@ -36,8 +41,12 @@ __all__ = ["header_value", "parse_fast"]
 # One field of a header block, found after the line break before it: the name, then the value
 # after the colon and its leading blanks, folds included, up to a line break that does not fold.
 _FIELD_RE = re.compile(r"\n([\x21-\x39\x3b-\x7e]+):[ \t]*([^\n]*(?:\n[ \t][^\n]*)*)")
+# A line that neither starts a field nor folds one ("From ...", no colon, a "--" line), found
+# after the line break before it; the end of the block is no line.
+_BAD_LINE_RE = re.compile(r"\n(?:--|(?![ \t]|[\x21-\x39\x3b-\x7e]+:|\Z))")
 _BLANK_LINE_RE = re.compile(rb"\n\r?\n")
 _UNENCODED = frozenset({"", "7bit", "8bit", "binary"})
+_NO_NODE = object()  # past a tree node's last child
 _B64_KEEP_TAIL = 100  # bytes of each base64 body kept for the limit check (see _Layout.check_limits)
 
 
@@ -60,13 +69,20 @@ def parse_fast(data: bytes) -> tuple[list[tuple[str, bytes]], Part] | None:
     Header items are (name, value) as the stdlib's ``raw_items()`` gives them: values as
     :func:`header_value` makes them (8-bit bytes surrogate-escaped, folds kept).
     """
-    try:
-        tree = fast_mail_parser.parse_email_tree(data, mode="lazy")
-    except Exception:  # noqa: BLE001 - any refusal (ParseError, limits) just means the slow path
-        return None
     layout = _Layout(data)
     try:
-        items, root, end = layout.node(tree, 0, 0, (), "text/plain")
+        block = layout.header_block(0)
+        try:
+            if b"base64" in data or b"Base64" in data or b"BASE64" in data:
+                raise _NeedsTree  # a base64 body is decoded by Rust, from the tree
+            items, root, end = layout.node(None, 0, 0, (), "text/plain", block)
+        except _NeedsTree:
+            try:
+                tree = fast_mail_parser.parse_email_tree(data, mode="lazy")
+            except Exception:  # noqa: BLE001 - any refusal (ParseError, limits) just means the slow path
+                return None
+            layout.parts = 0
+            items, root, end = layout.node(tree, 0, 0, (), "text/plain", block)
         if end != len(data):
             raise _Decline
         layout.check_limits()
@@ -75,8 +91,13 @@ def parse_fast(data: bytes) -> tuple[list[tuple[str, bytes]], Part] | None:
     return items, root
 
 
+class _NeedsTree(Exception):
+    """A base64 body: the structure was read without the Rust tree, but its decoder is needed."""
+
+
 class _Layout:
-    """Maps the Rust tree onto ``data``, checking it with the stdlib's parsing rules."""
+    """Reads ``data``'s MIME structure with the stdlib's parsing rules (checking the Rust tree
+    against them, when there is one)."""
 
     __slots__ = ("data", "parts", "base64_spans")
 
@@ -86,16 +107,23 @@ class _Layout:
         self.base64_spans: list[tuple[int, int]] = []
 
     # -- nodes ----------------------------------------------------------------------------
-    def node(self, node, start: int, depth: int, enclosing: tuple[bytes, ...], default_type: str):
-        """(header items, Part, end) for the node whose header block starts at ``start``.
+    def node(self, node, start: int, depth: int, enclosing: tuple[bytes, ...], default_type: str,
+             block: tuple[list[tuple[str, str]], int] | None = None):
+        """(header items, Part, end) for the node whose header block starts at ``start``
+        (``block``: that header block, already read).
 
         ``end`` is where the node's content ends: before the line break that precedes the
         enclosing multipart's next delimiter line, or the end of the data.
+
+        Without a tree (``node`` None), the structure is read on the stdlib's rules alone - a
+        leaf ends at the first delimiter line of any enclosing boundary, as the stdlib's eof
+        matchers end it - and every body is decoded from its raw bytes with the stdlib's
+        decoders. A base64 body raises :class:`_NeedsTree` (Rust decodes it much faster).
         """
         self.parts += 1
         if depth > MAX_DEPTH or self.parts > MAX_PARTS:
             raise _Decline
-        items, body_start = self.header_block(start)
+        items, body_start = block or self.header_block(start)
         content_type = disposition = content_id = cte_raw = None
         for name, value in items:
             key = name.lower()
@@ -124,33 +152,52 @@ class _Layout:
             return items, part, end
         if maintype == "message":
             # the stdlib parses any message/* body as a message, undecoded; Rust only rfc822, decoded
-            if ctype != "message/rfc822" or cte not in _UNENCODED or not node.is_message or len(node.children) != 1:
+            if ctype != "message/rfc822" or cte not in _UNENCODED:
                 raise _Decline
-            inner_items, inner, end = self.node(node.children[0], body_start, depth + 1, enclosing, "text/plain")
+            if node is not None and (not node.is_message or len(node.children) != 1):
+                raise _Decline
+            inner_node = None if node is None else node.children[0]
+            inner_items, inner, end = self.node(inner_node, body_start, depth + 1, enclosing, "text/plain")
             inner.header_items = inner_items
             return items, Part(meta, content_id, [inner]), end
-        if node.children or node.is_message or node.encoded_size is None:
-            raise _Decline
-        end = body_start + node.encoded_size
-        if end > len(self.data):
-            raise _Decline
-        if cte == "base64":
-            self.check_base64(body_start, end)
-            try:
-                payload = node.content
-            except Exception:  # noqa: BLE001 - DecodeError: the stdlib decodes leniently
-                raise _Decline from None
-            self.base64_spans.append((body_start, end))
-            return items, Part(meta, content_id, None, payload=payload), end
+        if node is None:
+            if cte == "base64":
+                raise _NeedsTree
+            end = self.leaf_end(body_start, enclosing)
+        else:
+            if node.children or node.is_message or node.encoded_size is None:
+                raise _Decline
+            end = body_start + node.encoded_size
+            if end > len(self.data):
+                raise _Decline
+            if cte == "base64":
+                self.check_base64(body_start, end)
+                try:
+                    payload = node.content
+                except Exception:  # noqa: BLE001 - DecodeError: the stdlib decodes leniently
+                    raise _Decline from None
+                self.base64_spans.append((body_start, end))
+                return items, Part(meta, content_id, None, payload=payload), end
         raw = self.data[body_start:end]
         self.check_text(raw, enclosing)
         return items, Part(meta, content_id, None, raw=raw, cte=cte), end
+
+    def leaf_end(self, body_start: int, enclosing: tuple[bytes, ...]) -> int:
+        """Where a leaf starting at ``body_start`` ends without a tree: before the line break in
+        front of the next delimiter line of any enclosing boundary, or at the end of the data."""
+        if not enclosing:
+            return len(self.data)
+        found = self.next_delimiter(body_start, enclosing)
+        if found is None or found[0] == body_start:
+            raise _Decline  # no delimiter follows (the stdlib's defect), or no line break before it
+        line_start = found[0]
+        return line_start - (2 if self.data.startswith(b"\r\n", line_start - 2) else 1)
 
     def multipart(self, node, meta, content_id, body_start, depth, enclosing, cte_raw, cte):
         boundary = meta[5]
         if (
             boundary is None
-            or not node.children
+            or (node is not None and not node.children)
             or (cte_raw is not None and cte not in ("7bit", "8bit", "binary"))
             or meta[0] == "multipart/digest"  # its parts default to message/rfc822
             or not boundary.isascii()
@@ -165,13 +212,17 @@ class _Layout:
             raise _Decline  # no start boundary, or the parent's comes first
         pos = found[3]
         children = []
-        last = len(node.children) - 1
-        for index, child in enumerate(node.children):
+        nodes = itertools.repeat(None) if node is None else iter(node.children)
+        closing = False
+        while not closing:
+            child = next(nodes, _NO_NODE)
+            if child is _NO_NODE:
+                raise _Decline  # more parts between the delimiters than in the tree
             _, part, end = self.node(child, pos, depth + 1, boundaries, "text/plain")
             children.append(part)
             closing, pos = self.delimiter_after(end, own)
-            if closing != (index == last):
-                raise _Decline
+        if node is not None and next(nodes, _NO_NODE) is not _NO_NODE:
+            raise _Decline  # fewer
         # the epilogue runs to the enclosing multipart's next delimiter line, or to the end
         if not enclosing:
             self.check_text(self.data[pos:], ())
@@ -200,21 +251,14 @@ class _Layout:
         else:
             block, body_start = data[start : blank.start() + 1], blank.end()
         text = block.decode("ascii", "surrogateescape")
-        if (
-            not text
-            or text[0] in " \t"
-            or text.startswith("--")
-            or "\n--" in text
-            or ("\r" in text and text.count("\r") != text.count("\r\n"))
-        ):
+        if not text or text[0] in " \t" or ("\r" in text and text.count("\r") != text.count("\r\n")):
+            raise _Decline
+        padded = "\n" + text
+        if _BAD_LINE_RE.search(padded) is not None:
             raise _Decline
         # policy.header_source_parse: the name as written; the value with its folds, minus the EOL
         # and its leading blanks (see header_value), all fields in one pass over the decoded block
-        items = _FIELD_RE.findall("\n" + text)
-        # every line must start a field or fold; any other ("From ...", no colon, ...) is uncounted
-        lines = text.count("\n") + (not text.endswith("\n"))
-        if len(items) + text.count("\n ") + text.count("\n\t") != lines:
-            raise _Decline
+        items = _FIELD_RE.findall(padded)
         if "\r" in text:
             items = [(name, value.rstrip("\r\n")) for name, value in items]
         return items, body_start

@@ -12,10 +12,12 @@ import random
 import string
 from email.message import EmailMessage
 from pathlib import Path
+from types import SimpleNamespace
 
+import fast_mail_parser
 import pytest
 
-from lead_pipeline.mail import mime
+from lead_pipeline.mail import fastpath, mime
 from lead_pipeline.mail.fastpath import parse_fast
 from lead_pipeline.mail.mime import MessageRejected, parse_message
 from lead_pipeline.mail.parts import MAX_DEPTH, _stub_meta, part_meta
@@ -176,6 +178,38 @@ def test_what_the_fast_path_cannot_vouch_for_goes_to_the_stdlib(case: str) -> No
     assert parse_fast(raw) is None
     result = outcome(raw)
     assert isinstance(result, dict) or result[1].startswith("no_sender"), result
+
+
+def test_only_messages_with_base64_bodies_need_the_rust_tree(monkeypatch: pytest.MonkeyPatch) -> None:
+    parsed = []
+
+    def parse_email_tree(data: bytes, *, mode: str):
+        parsed.append(data)
+        return fast_mail_parser.parse_email_tree(data, mode=mode)
+
+    monkeypatch.setattr(fastpath, "fast_mail_parser", SimpleNamespace(parse_email_tree=parse_email_tree))
+    single = (b"From: a@acme.example\nContent-Type: text/plain; charset=utf-8\n"
+              b"Content-Transfer-Encoding: quoted-printable\n\nJ=C3=BCrgen\n")
+    items, root = parse_fast(single)
+    assert root.children is None and root.payload() == "Jürgen\n".encode()
+    assert [name for name, _ in items] == ["From", "Content-Type", "Content-Transfer-Encoding"]
+    forwarded = b"From: a@acme.example\nContent-Type: message/rfc822\n\nFrom: b@acme.example\n\nhi\n"
+    nested = (MIXED + "--B\nContent-Type: multipart/alternative; boundary=C\n\n--C\nContent-Type: text/plain\n\n"
+              "hello\n--C\nContent-Type: text/html\n\n<p>hello</p>\n--C--\n\n--B\nContent-Type: text/plain\n"
+              "Content-Disposition: attachment; filename=a.txt\n\nnotes\n--B--\n").encode()
+    for raw in (single, forwarded, nested):
+        assert parse_fast(raw) is not None
+    assert parsed == []
+    assert [part.ctype for part in parse_fast(nested)[1].children] == ["multipart/alternative", "text/plain"]
+    assert parse_fast(forwarded)[1].children[0].payload() == b"hi\n"
+    for needs_tree in [
+        (MIXED + b64_part(b"aGVsbG8=") + "--B--\n").encode(),
+        b"From: a@acme.example\nContent-Transfer-Encoding: base64\n\naGVsbG8=\n",
+        (MIXED + b64_part(b"aGVsbG8=").replace("base64", "bAsE64") + "--B--\n").encode(),  # found on the way
+    ]:
+        parsed.clear()
+        assert parse_fast(needs_tree)[1] is not None
+        assert parsed == [needs_tree]
 
 
 def test_declined_messages_keep_the_stdlib_findings() -> None:

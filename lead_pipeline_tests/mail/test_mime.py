@@ -6,11 +6,13 @@ import base64
 import binascii
 import hashlib
 import json
+import multiprocessing
 import os
 import quopri
 import random
 import re
 import time
+from concurrent.futures import ProcessPoolExecutor
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -400,6 +402,63 @@ def test_unexpected_exception_becomes_parse_error(monkeypatch: pytest.MonkeyPatc
     with pytest.raises(MessageRejected) as info:
         parse_message(simple())
     assert info.value.reason == "parse_error: ValueError: synthetic failure"
+
+
+def outcome(raw, source: str | None = None) -> dict | str:
+    try:
+        return parse_message(raw, source=source)
+    except MessageRejected as exc:
+        return exc.reason
+
+
+def test_parse_many_gives_what_parse_message_gives_in_input_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A stage failing on one message (an unexpected exception in sanitising) costs that message only.
+    real_sanitized = mime._sanitized
+
+    def fail_on_marker(html, warnings):
+        if html and "FAIL-HERE" in html:
+            raise RuntimeError("synthetic failure")
+        return real_sanitized(html, warnings)
+
+    monkeypatch.setattr(mime, "_sanitized", fail_on_marker)
+    sample_inbox = sorted((Path(mime.__file__).resolve().parents[1] / "sample_inbox").glob("*.eml"))
+    raws = [path.read_bytes() for path in sample_inbox[:12]]
+    raws[3:3] = [b"", "not bytes", bytearray(FULL), simple(body=b"x"),
+                 FULL.replace(b"<p>Hi,", b"<p>FAIL-HERE Hi,"), b"\n\nFrom: a@acme.example\n", memoryview(FULL)]
+    sources = [f"source-{index}" for index in range(len(raws))]
+    expected = [outcome(raw, source) for raw, source in zip(raws, sources)]
+    assert "parse_error: RuntimeError: synthetic failure" in expected
+    assert sum(isinstance(item, str) for item in expected) == 4
+    for batch_size in (1, 4, 32):
+        got = [item.reason if isinstance(item, MessageRejected) else item
+               for item in mime.parse_many(raws, sources=sources, batch_size=batch_size)]
+        assert got == expected
+    assert [item["source"] for item in mime.parse_many([FULL, FULL])] == [None, None]
+
+
+def test_parse_many_on_worker_processes_gives_the_same_in_input_order() -> None:
+    sample_inbox = sorted((Path(mime.__file__).resolve().parents[1] / "sample_inbox").glob("*.eml"))
+    raws = [path.read_bytes() for path in sample_inbox] + [b"", memoryview(FULL), "not bytes"]
+    expected = [outcome(raw) for raw in raws]
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        got = [item.reason if isinstance(item, MessageRejected) else item
+               for item in mime.parse_many(raws, batch_size=5, executor=pool)]
+    assert got == expected
+
+
+def test_parse_many_reads_its_input_one_batch_at_a_time() -> None:
+    pulled = []
+
+    def messages():
+        for index in range(10):
+            pulled.append(index)
+            yield simple(body=f"message {index}\n".encode())
+
+    results = mime.parse_many(messages(), batch_size=4)
+    first = next(results)
+    assert first["text"] == "message 0\n"
+    assert len(pulled) == 4  # one batch in memory, not the whole input
+    assert [result["text"] for result in results] == [f"message {index}\n" for index in range(1, 10)]
 
 
 def test_malformed_mime_parameters_do_not_lose_the_message() -> None:
