@@ -21,20 +21,12 @@ from lead_pipeline.stores.operational import OperationalStore
 from lead_pipeline.stores.publishing import read_ledger
 from lead_pipeline.stores.window import DateWindow
 from lead_pipeline_tests.publish.standins import HubSpotStandin, SlackStandin
+from lead_pipeline_tests.reports.by_hand import quantile
 from lead_pipeline_tests.reports.chromium import visit
 from lead_pipeline_tests.reports.pixels import coloured_share_and_hues
 
 LABELS = Path(__file__).parents[1] / "fixtures" / "sample_inbox_labels.csv"
 TOKEN = "hs-report-token"
-
-
-def quantile(values: list[float], q: float) -> float:
-    """Linear interpolation between order statistics, by hand."""
-    ordered = sorted(values)
-    position = q * (len(ordered) - 1)
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 def seconds(timestamp: str) -> float:

@@ -11,6 +11,7 @@ from PIL import Image
 
 from lead_pipeline.reports.kpi_report import KpiData, read_kpi_data, render
 from lead_pipeline.stores.warehouse import ensure_schema
+from lead_pipeline_tests.reports.by_hand import quantile
 from lead_pipeline_tests.reports.chromium import visit
 from lead_pipeline_tests.reports.pixels import coloured_share_and_hues
 
@@ -22,15 +23,6 @@ LEADS = [
     (1, "demo@x.example", 64, "crm", 0.5), (1, "jobs@x.example", 5, "recruiting", None),
     (1, "sales@x.example", -30, "spam", None), (1, "sales@x.example", 41, "crm", None),
 ]
-
-
-def quantile(values: list[float], q: float) -> float:
-    """Linear interpolation between order statistics (DuckDB's quantile_cont), by hand."""
-    ordered = sorted(values)
-    position = q * (len(ordered) - 1)
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 @pytest.fixture
