@@ -240,6 +240,19 @@ class OperationalStore:
         with self.engine.connect() as conn:
             return _frame(conn.execute(stmt))
 
+    def iter_messages(self, window: DateWindow, columns: Sequence[str], batch_size: int = 500) -> Iterator[list[sa.Row]]:
+        """`read_messages` in batches, so memory stays bounded by the batch whatever the window holds."""
+        t = schema.messages
+        stmt = (
+            sa.select(*[t.c[name] for name in columns])
+            .where(t.c.received_date >= window.start, t.c.received_date < window.end)
+            .order_by(t.c.landing_id)
+            .execution_options(yield_per=batch_size)
+        )
+        with self.engine.connect() as conn:
+            for partition in conn.execute(stmt).partitions(batch_size):
+                yield list(partition)
+
     # -- leads --------------------------------------------------------------------------
 
     def save_lead_candidates(self, rows: Sequence[dict[str, Any]]) -> None:
