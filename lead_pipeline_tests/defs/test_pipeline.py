@@ -88,3 +88,20 @@ def test_the_same_graph_runs_on_the_postgresql_store(settings, postgres_url, mon
     groups = {row["lead_group"] for row in _labels()}
     assert summary.leads == len(groups)
     assert summary.duplicates_collapsed == len(_labels()) - len(groups)
+
+
+def test_chunks_parsed_and_extracted_in_worker_processes_give_what_one_process_gives(settings, monkeypatch):
+    from lead_pipeline import parallel
+    from lead_pipeline.defs.leads import assets as lead_assets
+    from lead_pipeline.defs.parse import assets as parse_assets
+
+    monkeypatch.setattr(parse_assets, "CHUNK", 4)
+    monkeypatch.setattr(lead_assets, "CHUNK", 4)
+    with dg.instance_for_test() as instance:
+        monkeypatch.setenv(parallel.WORKERS_VARIABLE, "2")
+        pooled = run_pipeline(settings, instance)
+        first = _contents(settings)
+        monkeypatch.setenv(parallel.WORKERS_VARIABLE, "1")
+        run_pipeline(settings, instance, all_days=True)  # rewrites only what differs
+        assert _contents(settings) == first
+    assert pooled.parsed == len(_labels())

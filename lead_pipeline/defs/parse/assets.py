@@ -7,6 +7,9 @@ from lead_pipeline.defs.ingest.assets import landed_messages, mailparse_messages
 from lead_pipeline.defs.partitions import daily_partitions, single_run_backfill, window_of
 from lead_pipeline.defs.resources import LeadStoreResource
 
+# Deliveries per unit of work handed to a worker process.
+CHUNK = 500
+
 
 @dg.asset(
     group_name="parse",
@@ -26,7 +29,7 @@ def parsed_messages(context: dg.AssetExecutionContext, lead_store: LeadStoreReso
     parsed_at = utc_timestamp(datetime.now(UTC))
     parsed = failed = 0
     # Batches are parsed over every core and saved in order as they come back.
-    for batch in map_chunks(partial(parse_landed, parsed_at=parsed_at), store.iter_landed(window)):
+    for batch in map_chunks(partial(parse_landed, parsed_at=parsed_at), store.iter_landed(window, CHUNK)):
         store.save_messages(batch.messages)
         store.resolve_dead_letters("parse", [m["landing_id"] for m in batch.messages])
         store.record_dead_letters(batch.dead_letters)
