@@ -41,8 +41,8 @@ def map_chunks(
 
     With one worker, or a single chunk, the work runs here (starting processes costs more than it
     saves on a small window). Otherwise a pool of `workers` processes, started with the
-    "forkserver" method (the caller may be a multi-threaded Dagster run; forking it is not safe),
-    gets at most two chunks per worker ahead of the one being consumed.
+    "forkserver" method (the caller may be a multi-threaded Dagster run, which it is not safe to
+    fork), gets at most two chunks per worker ahead of the one being consumed.
     """
     workers = worker_count() if workers is None else workers
     iterator = iter(chunks)
@@ -61,6 +61,9 @@ def map_chunks(
         return
 
     context = multiprocessing.get_context("forkserver")
+    # The server process, started once per process and reused by every pool, imports the work's
+    # module (and the main module) once; each worker is then a cheap fork of it.
+    context.set_forkserver_preload(["__main__", _module_of(work)])
     with ProcessPoolExecutor(workers, mp_context=context, initializer=initializer, initargs=initargs) as pool:
         pending: deque[Future[R]] = deque([pool.submit(work, first), pool.submit(work, second)])
         for chunk in iterator:
@@ -69,3 +72,7 @@ def map_chunks(
             pending.append(pool.submit(work, chunk))
         while pending:
             yield pending.popleft().result()
+
+
+def _module_of(work: Callable[..., Any]) -> str:
+    return getattr(work, "func", work).__module__  # through functools.partial

@@ -123,6 +123,13 @@ class OperationalStore:
         with self.engine.connect() as conn:
             return list(conn.execute(stmt).scalars())
 
+    def landed_day_counts(self) -> dict[str, int]:
+        """Landed deliveries per day of arrival."""
+        t = schema.landing
+        stmt = sa.select(t.c.received_date, sa.func.count()).group_by(t.c.received_date)
+        with self.engine.connect() as conn:
+            return {day: int(count) for day, count in conn.execute(stmt)}
+
     def iter_landed(self, window: DateWindow, batch_size: int = 500) -> Iterator[list[sa.Row]]:
         """Landed deliveries of a window in batches, so memory stays bounded by the batch."""
         t = schema.landing
@@ -240,11 +247,13 @@ class OperationalStore:
         with self.engine.connect() as conn:
             return _frame(conn.execute(stmt))
 
-    def iter_messages(self, window: DateWindow, columns: Sequence[str], batch_size: int = 500) -> Iterator[list[sa.Row]]:
+    def iter_messages(
+        self, window: DateWindow, columns: Sequence[str] | None = None, batch_size: int = 500
+    ) -> Iterator[list[sa.Row]]:
         """`read_messages` in batches, so memory stays bounded by the batch whatever the window holds."""
         t = schema.messages
         stmt = (
-            sa.select(*[t.c[name] for name in columns])
+            sa.select(*([t.c[name] for name in columns] if columns else t.c))
             .where(t.c.received_date >= window.start, t.c.received_date < window.end)
             .order_by(t.c.landing_id)
             .execution_options(yield_per=batch_size)
@@ -451,7 +460,11 @@ def delivery_leads(store: OperationalStore, window: DateWindow) -> dict[str, tup
         return {row.landing_id: (row.lead_id, row.landing_id != row.first_landing_id) for row in conn.execute(stmt)}
 
 
-def message_records(store: OperationalStore, landing_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+def message_records(
+    store: OperationalStore, landing_ids: Sequence[str], fields: Sequence[str] | None = None
+) -> dict[str, dict[str, Any]]:
+    """Parsed records by landing id; with `fields`, only those keys of each (a window's records in full
+    would hold every message's text in memory at once)."""
     import json
 
     t = schema.messages
@@ -459,7 +472,8 @@ def message_records(store: OperationalStore, landing_ids: Sequence[str]) -> dict
     with store.engine.connect() as conn:
         for chunk in _chunks(list(landing_ids), WRITE_CHUNK):
             for row in conn.execute(sa.select(t.c.landing_id, t.c.record).where(t.c.landing_id.in_(chunk))):
-                out[row.landing_id] = json.loads(row.record)
+                record = json.loads(row.record)
+                out[row.landing_id] = record if fields is None else {k: record[k] for k in fields if k in record}
     return out
 
 

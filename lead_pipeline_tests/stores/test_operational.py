@@ -37,6 +37,7 @@ def test_landing_twice_lands_once_and_reports_only_new_ids(store):
     assert store.land([_landing("a", "2026-11-02"), _landing("c", "2026-11-03")]) == {"c"}
     assert store.count_landed() == 3
     assert store.landed_dates() == ["2026-11-02", "2026-11-03"]
+    assert store.landed_day_counts() == {"2026-11-02": 1, "2026-11-03": 2}
 
 
 def test_iter_landed_returns_the_window_in_bounded_batches(store):
