@@ -8,6 +8,8 @@ from lead_pipeline.defs.resources import BlobStoreResource, LeadStoreResource, W
 
 PARTITIONED = {"partitions_def": daily_partitions, "backfill_policy": single_run_backfill}
 WAREHOUSE = {"group_name": "warehouse", "kinds": {"duckdb"}}
+# Operational message rows read at once to make warehouse rows of.
+MESSAGE_BATCH = 500
 
 
 @dg.asset(
@@ -28,7 +30,7 @@ def warehouse_messages(
     lead_of = delivery_leads(store, window)
     # Batch by batch: the window's raw records are never all in memory, only the rows made of them.
     frames = [tables.message_rows(pd.DataFrame(rows, columns=list(rows[0]._fields)), lead_of)
-              for rows in store.iter_messages(window)]
+              for rows in store.iter_messages(window, batch_size=MESSAGE_BATCH)]
     frame = pd.concat(frames, ignore_index=True) if frames else tables.message_rows(store.read_messages(window), {})
     with warehouse.open() as conn:
         written = tables.replace_messages(conn, window, frame)
