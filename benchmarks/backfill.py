@@ -238,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
             corpus = corpus_of(work, n, args.seed, first_day)
             result = backfill(corpus, first_day.isoformat(), n, args.workers, work / f"home-{n}")
             report(result, per_message_base)
-            per_message_base = per_message_base or result.seconds / n
+            per_message_base = per_message_base or result.seconds / n * 1e6
             cleanup(args.keep, corpus, work / f"home-{n}")
             print(flush=True)
     finally:
