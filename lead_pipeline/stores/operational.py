@@ -437,15 +437,25 @@ class LeadIntegrity:
         with self.store.engine.connect() as conn:
             return int(conn.execute(stmt).scalar_one())
 
-    def sender_emails(self) -> pd.DataFrame:
+    def sender_emails(self, window: DateWindow | None = None) -> pd.DataFrame:
         t = schema.leads
         with self.store.engine.connect() as conn:
-            return _frame(conn.execute(sa.select(t.c.lead_id, t.c.sender_email)))
+            return _frame(conn.execute(_touched(sa.select(t.c.lead_id, t.c.sender_email), window)))
 
-    def scores(self) -> pd.DataFrame:
+    def scores(self, window: DateWindow | None = None) -> pd.DataFrame:
         t = schema.leads
+        stmt = _touched(sa.select(t.c.lead_id, t.c.score, t.c.score_breakdown, t.c.route), window)
         with self.store.engine.connect() as conn:
-            return _frame(conn.execute(sa.select(t.c.lead_id, t.c.score, t.c.score_breakdown, t.c.route)))
+            return _frame(conn.execute(stmt))
+
+
+def _touched(stmt: sa.Select, window: DateWindow | None) -> sa.Select:
+    """`stmt` over leads restricted to those with a delivery in `window` (every lead without one)."""
+    if window is None:
+        return stmt
+    d = schema.lead_deliveries
+    touched = sa.select(d.c.lead_id).where(d.c.received_date >= window.start, d.c.received_date < window.end)
+    return stmt.where(schema.leads.c.lead_id.in_(touched))
 
 
 def delivery_leads(store: OperationalStore, window: DateWindow) -> dict[str, tuple[str, bool]]:
@@ -477,10 +487,10 @@ def message_records(
     return out
 
 
-def scored_lead_columns(store: OperationalStore) -> pd.DataFrame:
-    """The columns the great-expectations suite reads, for every lead."""
+def scored_lead_columns(store: OperationalStore, window: DateWindow | None = None) -> pd.DataFrame:
+    """The columns the great-expectations suite reads, for the leads of `window` (every lead without one)."""
     t = schema.leads
     cols = [t.c[name] for name in ("lead_id", "sender_email", "score", "route", "intent", "score_breakdown",
                                    "duplicate_count", "phone", "company_domain")]
     with store.engine.connect() as conn:
-        return _frame(conn.execute(sa.select(*cols)))
+        return _frame(conn.execute(_touched(sa.select(*cols), window)))

@@ -91,3 +91,21 @@ def test_saving_leads_again_keeps_scores(store):
 def test_integrity_finds_two_leads_with_the_same_sender_and_text(store):
     store.save_leads([_lead("L1", "<m1@x>", "p@x.example"), _lead("L2", "<m2@x>", "p@x.example")])
     assert LeadIntegrity(store).duplicate_identities() == {"message_id_sender": 0, "sender_content_hash": 1}
+
+
+def test_integrity_reads_only_the_leads_delivered_in_a_window_when_given_one(store):
+    from lead_pipeline.stores.operational import scored_lead_columns
+
+    store.save_leads([_lead("L1", "<m1@x>", "p@x.example"), _lead("L2", "<m2@x>", "q@x.example")])
+    store.save_deliveries([
+        {"landing_id": "a", "lead_id": "L1", "message_id": "<m1@x>", "sender_email": "p@x.example",
+         "received_date": "2026-11-02"},
+        {"landing_id": "b", "lead_id": "L2", "message_id": "<m2@x>", "sender_email": "q@x.example",
+         "received_date": "2026-11-05"},
+    ])
+    integrity = LeadIntegrity(store)
+    assert integrity.sender_emails(DateWindow("2026-11-02", "2026-11-03"))["lead_id"].tolist() == ["L1"]
+    assert integrity.scores(DateWindow("2026-11-05", "2026-11-06"))["lead_id"].tolist() == ["L2"]
+    assert sorted(integrity.scores()["lead_id"]) == ["L1", "L2"]
+    assert scored_lead_columns(store, DateWindow("2026-11-05", "2026-11-06"))["lead_id"].tolist() == ["L2"]
+    assert len(scored_lead_columns(store)) == 2
