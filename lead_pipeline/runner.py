@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -13,8 +13,11 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PART
 from lead_pipeline.logs import redact
 from lead_pipeline.settings import Settings
 
-# Longest day range one run processes; bounds a run's memory whatever the mailbox spans.
-MAX_DAYS_PER_RUN = 31
+# What one run processes at most: its assets hold up to this many messages' rows at once (a single
+# day with more is still one run), so memory is bounded whatever the mailbox spans, and a backfill
+# of many quiet days still runs as a few runs (each run costs seconds of Dagster overhead).
+MAX_MESSAGES_PER_RUN = 40_000
+MAX_DAYS_PER_RUN = 366
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
@@ -37,17 +40,23 @@ class RunSummary:
         return asdict(self)
 
 
-def day_ranges(days: Sequence[str], max_days: int = MAX_DAYS_PER_RUN) -> Iterator[tuple[str, str]]:
-    """Contiguous runs of ISO days, each at most `max_days` long, as inclusive (first, last) pairs."""
-    ordered = sorted({date.fromisoformat(d) for d in days})
+def day_ranges(
+    messages_per_day: Mapping[str, int], max_messages: int = MAX_MESSAGES_PER_RUN, max_days: int = MAX_DAYS_PER_RUN
+) -> Iterator[tuple[str, str]]:
+    """Contiguous runs of ISO days as inclusive (first, last) pairs, each at most `max_days` long and
+    holding at most `max_messages` (by the day's count), unless one day alone holds more."""
     start = prev = None
-    for day in ordered:
-        if start is not None and (day - prev == timedelta(days=1)) and (day - start).days < max_days:
-            prev = day
+    held = 0
+    for day in sorted(date.fromisoformat(d) for d in messages_per_day):
+        count = messages_per_day[day.isoformat()]
+        if (start is not None and day - prev == timedelta(days=1) and (day - start).days < max_days
+                and held + count <= max_messages):
+            prev, held = day, held + count
             continue
         if start is not None:
             yield start.isoformat(), prev.isoformat()
         start = prev = day
+        held = count
     if start is not None:
         yield start.isoformat(), prev.isoformat()
 
@@ -104,16 +113,17 @@ def run_pipeline(
     store = OperationalStore(settings.store_url)
     first = daily_partitions.start.date()
     store.dead_letter_landings_before(first.isoformat(), STALE_REASON.format(first=first), utc_now())
-    days = [d for d in (store.landed_dates() if all_days else store.unprocessed_dates()) if d >= first.isoformat()]
+    counts = store.landed_day_counts() if all_days else {day: n for day, n, _ in store.landing_backlog()}
+    days = {day: n for day, n in counts.items() if day >= first.isoformat()}
     if meta["rejected"].value:
-        days = [*days, datetime.now(UTC).date().isoformat()]  # rejected input is filed under today
+        days.setdefault(datetime.now(UTC).date().isoformat(), 0)  # rejected input is filed under today
     process = defs.resolve_job_def("process_partitions")
     ranges = list(day_ranges(days))
     for index, (first, last) in enumerate(ranges, start=1):
         echo(f"processing {first} .. {last} ({index}/{len(ranges)})")
         _execute(process, instance, tags={ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last})
     store.dispose()
-    return summarise(settings, days_processed=len(set(days)))
+    return summarise(settings, days_processed=len(days))
 
 
 def summarise(settings: Settings, days_processed: int = 0) -> RunSummary:

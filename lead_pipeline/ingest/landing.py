@@ -7,6 +7,7 @@ sweep of a large mailbox stays cheap; full parsing happens per daily partition a
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -19,6 +20,7 @@ from lead_pipeline.mail.sources import RawMessage
 
 ALIAS_HEADERS = ("Delivered-To", "X-Original-To", "Envelope-To", "To")
 HEADER_PEEK_BYTES = 64 * 1024
+_EMPTY_LINE = re.compile(rb"\n\r?\n")
 
 # What vouched for a delivery when it landed (`landing.signature_verification`, copied onto its leads).
 # Each webhook endpoint answers 401 unless its check passes, so the source says which check it passed.
@@ -52,7 +54,9 @@ def _parse_date(value: str | None) -> datetime | None:
 def peek_envelope(raw: bytes) -> tuple[datetime | None, str | None]:
     """Arrival time (topmost `Received`, else `Date`) and receiving alias, from the headers only."""
     head = raw[:HEADER_PEEK_BYTES]
-    headers = BytesHeaderParser(policy=compat32).parsebytes(head)
+    # What follows the first empty line is body, which the header parser would still read through.
+    blank = _EMPTY_LINE.search(head)
+    headers = BytesHeaderParser(policy=compat32).parsebytes(head[: blank.end()] if blank else head)
     received_at = None
     for received in headers.get_all("Received") or []:
         received_at = _parse_date(str(received).rpartition(";")[2])

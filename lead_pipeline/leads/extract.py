@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from email.utils import parseaddr
@@ -277,3 +278,19 @@ def lead_candidate(record: dict[str, Any], landing_id: str, firmographics: Firmo
 
 # json.dumps(features, sort_keys=True, ensure_ascii=False), without building an encoder per call.
 _encode_features = json.JSONEncoder(sort_keys=True, ensure_ascii=False).encode
+
+
+# The firmographics table of the process: set once per worker by `use_firmographics` rather than
+# sent along with every chunk of messages.
+_firmographics = Firmographics({})
+
+
+def use_firmographics(firmographics: Firmographics) -> None:
+    global _firmographics
+    _firmographics = firmographics
+
+
+def candidates_of(messages: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
+    """Candidates for a chunk of (landing_id, record JSON) message rows, with `use_firmographics`' table."""
+    loads = json.loads
+    return [lead_candidate(loads(record), landing_id, _firmographics) for landing_id, record in messages]

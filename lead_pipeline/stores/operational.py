@@ -155,6 +155,13 @@ class OperationalStore:
         with self.engine.connect() as conn:
             return list(conn.execute(stmt).scalars())
 
+    def landed_day_counts(self) -> dict[str, int]:
+        """Landed deliveries per day of arrival."""
+        t = schema.landing
+        stmt = sa.select(t.c.received_date, sa.func.count()).group_by(t.c.received_date)
+        with self.engine.connect() as conn:
+            return {day: int(count) for day, count in conn.execute(stmt)}
+
     def iter_landed(self, window: DateWindow, batch_size: int = 500) -> Iterator[list[sa.Row]]:
         """Landed deliveries of a window in batches, so memory stays bounded by the batch."""
         t = schema.landing
@@ -279,6 +286,21 @@ class OperationalStore:
         )
         with self.engine.connect() as conn:
             return _frame(conn.execute(stmt))
+
+    def iter_messages(
+        self, window: DateWindow, columns: Sequence[str] | None = None, batch_size: int = 500
+    ) -> Iterator[list[sa.Row]]:
+        """`read_messages` in batches, so memory stays bounded by the batch whatever the window holds."""
+        t = schema.messages
+        stmt = (
+            sa.select(*([t.c[name] for name in columns] if columns else t.c))
+            .where(t.c.received_date >= window.start, t.c.received_date < window.end)
+            .order_by(t.c.landing_id)
+            .execution_options(yield_per=batch_size)
+        )
+        with self.engine.connect() as conn:
+            for partition in conn.execute(stmt).partitions(batch_size):
+                yield list(partition)
 
     # -- leads --------------------------------------------------------------------------
 
@@ -472,15 +494,25 @@ class LeadIntegrity:
         with self.store.engine.connect() as conn:
             return int(conn.execute(stmt).scalar_one())
 
-    def sender_emails(self) -> pd.DataFrame:
+    def sender_emails(self, window: DateWindow | None = None) -> pd.DataFrame:
         t = schema.leads
         with self.store.engine.connect() as conn:
-            return _frame(conn.execute(sa.select(t.c.lead_id, t.c.sender_email)))
+            return _frame(conn.execute(_touched(sa.select(t.c.lead_id, t.c.sender_email), window)))
 
-    def scores(self) -> pd.DataFrame:
+    def scores(self, window: DateWindow | None = None) -> pd.DataFrame:
         t = schema.leads
+        stmt = _touched(sa.select(t.c.lead_id, t.c.score, t.c.score_breakdown, t.c.route), window)
         with self.store.engine.connect() as conn:
-            return _frame(conn.execute(sa.select(t.c.lead_id, t.c.score, t.c.score_breakdown, t.c.route)))
+            return _frame(conn.execute(stmt))
+
+
+def _touched(stmt: sa.Select, window: DateWindow | None) -> sa.Select:
+    """`stmt` over leads restricted to those with a delivery in `window` (every lead without one)."""
+    if window is None:
+        return stmt
+    d = schema.lead_deliveries
+    touched = sa.select(d.c.lead_id).where(d.c.received_date >= window.start, d.c.received_date < window.end)
+    return stmt.where(schema.leads.c.lead_id.in_(touched))
 
 
 def delivery_leads(store: OperationalStore, window: DateWindow) -> dict[str, tuple[str, bool]]:
@@ -495,7 +527,11 @@ def delivery_leads(store: OperationalStore, window: DateWindow) -> dict[str, tup
         return {row.landing_id: (row.lead_id, row.landing_id != row.first_landing_id) for row in conn.execute(stmt)}
 
 
-def message_records(store: OperationalStore, landing_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+def message_records(
+    store: OperationalStore, landing_ids: Sequence[str], fields: Sequence[str] | None = None
+) -> dict[str, dict[str, Any]]:
+    """Parsed records by landing id; with `fields`, only those keys of each (a window's records in full
+    would hold every message's text in memory at once)."""
     import json
 
     t = schema.messages
@@ -503,14 +539,15 @@ def message_records(store: OperationalStore, landing_ids: Sequence[str]) -> dict
     with store.engine.connect() as conn:
         for chunk in _chunks(list(landing_ids), WRITE_CHUNK):
             for row in conn.execute(sa.select(t.c.landing_id, t.c.record).where(t.c.landing_id.in_(chunk))):
-                out[row.landing_id] = json.loads(row.record)
+                record = json.loads(row.record)
+                out[row.landing_id] = record if fields is None else {k: record[k] for k in fields if k in record}
     return out
 
 
-def scored_lead_columns(store: OperationalStore) -> pd.DataFrame:
-    """The columns the great-expectations suite reads, for every lead."""
+def scored_lead_columns(store: OperationalStore, window: DateWindow | None = None) -> pd.DataFrame:
+    """The columns the great-expectations suite reads, for the leads of `window` (every lead without one)."""
     t = schema.leads
     cols = [t.c[name] for name in ("lead_id", "sender_email", "score", "route", "intent", "score_breakdown",
                                    "duplicate_count", "phone", "company_domain")]
     with store.engine.connect() as conn:
-        return _frame(conn.execute(sa.select(*cols)))
+        return _frame(conn.execute(_touched(sa.select(*cols), window)))

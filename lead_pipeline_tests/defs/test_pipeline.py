@@ -88,3 +88,26 @@ def test_the_same_graph_runs_on_the_postgresql_store(settings, postgres_url, mon
     groups = {row["lead_group"] for row in _labels()}
     assert summary.leads == len(groups)
     assert summary.duplicates_collapsed == len(_labels()) - len(groups)
+
+
+def test_small_chunks_in_worker_processes_give_what_one_process_gives(settings, monkeypatch):
+    from lead_pipeline import parallel
+    from lead_pipeline.defs.leads import assets as lead_assets
+    from lead_pipeline.defs.parse import assets as parse_assets
+    from lead_pipeline.defs.warehouse import assets as warehouse_assets
+
+    def chunks_of(size: int) -> None:
+        monkeypatch.setattr(parse_assets, "CHUNK", size)
+        monkeypatch.setattr(lead_assets, "CHUNK", size)
+        monkeypatch.setattr(warehouse_assets, "MESSAGE_BATCH", size)
+
+    with dg.instance_for_test() as instance:
+        chunks_of(4)
+        monkeypatch.setenv(parallel.WORKERS_VARIABLE, "2")
+        pooled = run_pipeline(settings, instance)
+        first = _contents(settings)
+        chunks_of(10_000)
+        monkeypatch.setenv(parallel.WORKERS_VARIABLE, "1")
+        run_pipeline(settings, instance, all_days=True)  # rewrites only what differs
+        assert _contents(settings) == first
+    assert pooled.parsed == len(_labels())

@@ -55,3 +55,15 @@ def test_each_delivery_records_what_vouched_for_it():
     assert [verification(s) for s in ("webhook", "mailgun", "postmark", "sendgrid", "mailparse", "inbox")] == [
         "hmac_verified", "hmac_verified", "secret_verified", "secret_verified", "fetched_with_token", "unsigned",
     ]
+
+
+def test_header_like_lines_of_the_body_are_not_headers_whatever_the_line_ends():
+    for eol in (b"\n", b"\r\n"):
+        raw = eol.join([
+            b"To: sales@yourcompany.example", b"Date: Tue, 03 Nov 2026 10:00:00 +0000", b"",
+            b"Received: by x; Wed, 04 Nov 2026 09:00:00 +0000", b"Delivered-To: other@elsewhere.example", b"",
+        ])
+        received_at, alias = peek_envelope(raw)
+        assert (received_at, alias) == (datetime(2026, 11, 3, 10, tzinfo=UTC), "sales@yourcompany.example")
+    # No empty line at all: every line is read as a header, as before.
+    assert peek_envelope(b"Delivered-To: jobs@yourcompany.example\r\nSubject: hi")[1] == "jobs@yourcompany.example"

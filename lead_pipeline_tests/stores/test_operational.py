@@ -37,6 +37,7 @@ def test_landing_twice_lands_once_and_reports_only_new_ids(store):
     assert store.land([_landing("a", "2026-11-02"), _landing("c", "2026-11-03")]) == {"c"}
     assert store.count_landed() == 3
     assert store.landed_dates() == ["2026-11-02", "2026-11-03"]
+    assert store.landed_day_counts() == {"2026-11-02": 1, "2026-11-03": 2}
 
 
 def test_iter_landed_returns_the_window_in_bounded_batches(store):
@@ -116,3 +117,21 @@ def test_provenance_of_deliveries_joins_landing_and_parse(store):
         "landing_id": "a", "source": "inbox", "parsed_at": None, "signature_verification": "unsigned",
         "raw_sha256": "a".ljust(64, "0"),
     }]
+
+
+def test_integrity_reads_only_the_leads_delivered_in_a_window_when_given_one(store):
+    from lead_pipeline.stores.operational import scored_lead_columns
+
+    store.save_leads([_lead("L1", "<m1@x>", "p@x.example"), _lead("L2", "<m2@x>", "q@x.example")])
+    store.save_deliveries([
+        {"landing_id": "a", "lead_id": "L1", "message_id": "<m1@x>", "sender_email": "p@x.example",
+         "received_date": "2026-11-02"},
+        {"landing_id": "b", "lead_id": "L2", "message_id": "<m2@x>", "sender_email": "q@x.example",
+         "received_date": "2026-11-05"},
+    ])
+    integrity = LeadIntegrity(store)
+    assert integrity.sender_emails(DateWindow("2026-11-02", "2026-11-03"))["lead_id"].tolist() == ["L1"]
+    assert integrity.scores(DateWindow("2026-11-05", "2026-11-06"))["lead_id"].tolist() == ["L2"]
+    assert sorted(integrity.scores()["lead_id"]) == ["L1", "L2"]
+    assert scored_lead_columns(store, DateWindow("2026-11-05", "2026-11-06"))["lead_id"].tolist() == ["L2"]
+    assert len(scored_lead_columns(store)) == 2

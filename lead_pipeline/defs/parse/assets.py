@@ -1,4 +1,5 @@
 from datetime import UTC, datetime
+from functools import partial
 
 import dagster as dg
 
@@ -7,6 +8,8 @@ from lead_pipeline.defs.partitions import daily_partitions, single_run_backfill,
 from lead_pipeline.defs.resources import LeadStoreResource
 
 DEAD_LETTERS_SHOWN = 10
+# Deliveries per unit of work handed to a worker process.
+CHUNK = 500
 
 
 @dg.asset(
@@ -20,14 +23,15 @@ DEAD_LETTERS_SHOWN = 10
 def parsed_messages(context: dg.AssetExecutionContext, lead_store: LeadStoreResource) -> dg.MaterializeResult:
     from lead_pipeline.ingest.landing import utc_timestamp
     from lead_pipeline.ingest.parsing import parse_landed
+    from lead_pipeline.parallel import map_chunks
 
     store = lead_store.open()
     window = window_of(context)
     parsed_at = utc_timestamp(datetime.now(UTC))
     parsed = failed = 0
     new_letters = []
-    for rows in store.iter_landed(window):
-        batch = parse_landed(rows, parsed_at=parsed_at)
+    # Batches are parsed over every core and saved in order as they come back.
+    for batch in map_chunks(partial(parse_landed, parsed_at=parsed_at), store.iter_landed(window, CHUNK)):
         store.save_messages(batch.messages)
         store.resolve_dead_letters("parse", [m["landing_id"] for m in batch.messages])
         store.record_dead_letters(batch.dead_letters)

@@ -11,6 +11,8 @@ from lead_pipeline.defs.resources import (
 
 PARTITIONED = {"partitions_def": daily_partitions, "backfill_policy": single_run_backfill}
 WAREHOUSE = {"group_name": "warehouse", "kinds": {"duckdb"}}
+# Operational message rows read at once to make warehouse rows of.
+MESSAGE_BATCH = 500
 
 
 @dg.asset(
@@ -21,12 +23,18 @@ WAREHOUSE = {"group_name": "warehouse", "kinds": {"duckdb"}}
 def warehouse_messages(
     context: dg.AssetExecutionContext, lead_store: LeadStoreResource, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
+    import pandas as pd
+
     from lead_pipeline.stores import warehouse as tables
     from lead_pipeline.stores.operational import delivery_leads
 
     store = lead_store.open()
     window = window_of(context)
-    frame = tables.message_rows(store.read_messages(window), delivery_leads(store, window))
+    lead_of = delivery_leads(store, window)
+    # Batch by batch: the window's raw records are never all in memory, only the rows made of them.
+    frames = [tables.message_rows(pd.DataFrame(rows, columns=list(rows[0]._fields)), lead_of)
+              for rows in store.iter_messages(window, batch_size=MESSAGE_BATCH)]
+    frame = pd.concat(frames, ignore_index=True) if frames else tables.message_rows(store.read_messages(window), {})
     with warehouse.open() as conn:
         written = tables.replace_messages(conn, window, frame)
     duplicates = int(frame["is_duplicate"].fillna(False).astype(bool).sum()) if written else 0
@@ -60,7 +68,7 @@ def warehouse_leads(
     blob_store = blobs.open()
     landing_ids = leads["landing_id"].tolist()
     attachments = tables.attachment_rows(
-        leads, message_records(store, landing_ids),
+        leads, message_records(store, landing_ids, fields=["attachments"]),
         storage_url=lambda sha256: blob_store.url_of(sha256) if blob_store.has(sha256) else None,
         taken_by_landing=read_attachments(store, landing_ids),
     )

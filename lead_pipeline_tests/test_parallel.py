@@ -1,0 +1,48 @@
+import os
+
+import pytest
+
+from lead_pipeline import parallel
+
+_offset = 0
+
+
+def _set_offset(value: int) -> None:
+    global _offset
+    _offset = value
+
+
+def _shifted(chunk: list[int]) -> tuple[int, list[int]]:
+    return os.getpid(), [n + _offset for n in chunk]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_chunks_come_back_in_order_with_the_initialised_state(workers):
+    chunks = [list(range(start, start + 3)) for start in range(0, 30, 3)]
+    results = list(parallel.map_chunks(_shifted, iter(chunks), workers=workers, initializer=_set_offset,
+                                       initargs=(100,)))
+    assert [values for _, values in results] == [[n + 100 for n in chunk] for chunk in chunks]
+    elsewhere = {pid for pid, _ in results} - {os.getpid()}
+    assert bool(elsewhere) == (workers > 1)
+
+
+def test_chunks_are_read_only_a_few_ahead_of_the_consumer():
+    read = []
+
+    def chunks():
+        for start in range(20):
+            read.append(start)
+            yield [start]
+
+    results = parallel.map_chunks(_shifted, chunks(), workers=2, initializer=_set_offset, initargs=(0,))
+    next(results)
+    assert len(read) <= 2 * 2 + 1  # two per worker in flight, and the one being submitted
+    assert [values for _, values in results] == [[n] for n in range(1, 20)]
+
+
+def test_a_single_chunk_is_worked_here(monkeypatch):
+    monkeypatch.setenv(parallel.WORKERS_VARIABLE, "2")
+    assert parallel.worker_count() == 2
+    [(pid, values)] = parallel.map_chunks(_shifted, [[1, 2]], initializer=_set_offset, initargs=(1,))
+    assert (pid, values) == (os.getpid(), [2, 3])
+    assert list(parallel.map_chunks(_shifted, [])) == []
