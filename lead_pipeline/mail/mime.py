@@ -255,9 +255,7 @@ def _parse(raw: bytes, source: str | None) -> Generator[None, None, dict]:
     yield
 
     # --- bodies and attachments ------------------------------------------------------------
-    text_part, html_part = _find_bodies(root)
-    if text_part is None and html_part is None:
-        text_part, html_part = _find_bodies(root, allow_named=True)
+    text_part, html_part = _body_parts(root)
     text = _decode_text_part(text_part, warnings) if text_part is not None else None
     html = _decode_text_part(html_part, warnings) if html_part is not None else None
     attachments = []
@@ -436,44 +434,16 @@ def _related_root(part, children: list):
     return children[0]
 
 
-def _find_body(root, subtype: str, *, allow_named: bool = False):
-    """The text/<subtype> body, like ``EmailMessage.get_body`` but iterative and bounded.
-
-    (Parsing takes both bodies in one walk with :func:`_find_bodies`; this is the rule it is
-    tested against.)
-
-    Only the top-level message's multipart tree is searched (never inside attached messages);
-    attachments (and, unless ``allow_named``, parts carrying a filename) are skipped.
-    """
-    stack = [(root, 0)]
-    seen = 0
-    while stack:
-        part, depth = stack.pop()
-        seen += 1
-        if seen > MAX_PARTS:
-            return None
-        if part is not root and _is_attachment_like(part, allow_named):
-            continue
-        maintype, _, sub = part.ctype.partition("/")
-        if maintype == "text":
-            if sub == subtype:
-                return part
-            continue
-        if maintype != "multipart" or depth >= MAX_DEPTH:
-            continue
-        children = part.children
-        if not children:
-            continue
-        if sub == "related":
-            children = [_related_root(part, children)]
-        for child in reversed(children):
-            stack.append((child, depth + 1))
-    return None
+def _body_parts(root) -> tuple:
+    """(text part, html part); a message whose only texts carry a filename reads those as its body."""
+    found = _find_bodies(root)
+    return found if found != (None, None) else _find_bodies(root, allow_named=True)
 
 
 def _find_bodies(root, *, allow_named: bool = False) -> tuple:
-    """``(_find_body(root, "plain"), _find_body(root, "html"))`` in one walk: the walk does not
-    depend on the subtype sought, only where it stops does."""
+    """The first text/plain and text/html bodies, like ``EmailMessage.get_body`` but in one bounded,
+    iterative walk. Only the top-level message's multipart tree is searched (never inside attached
+    messages); attachments (and, unless ``allow_named``, parts carrying a filename) are skipped."""
     stack = [(root, 0)]
     seen = 0
     plain = html = None
@@ -552,9 +522,7 @@ def _attached_message(root, warnings: _Warnings) -> dict:
     """The sender, recipients, subject, date and bodies of an attached message (message/rfc822)."""
     headers = _HeaderView(root.header_items, root, warnings)
     sender = headers.addresses("from", first_only=True)
-    text_part, html_part = _find_bodies(root)
-    if text_part is None and html_part is None:
-        text_part, html_part = _find_bodies(root, allow_named=True)
+    text_part, html_part = _body_parts(root)
     subject = headers.first("subject")
     date = headers.first("date")
     sent_at = _parse_date(headers.fix_8bit(date)) if date is not None else None

@@ -33,6 +33,10 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return frame.astype(object).where(frame.notna(), None).to_dict("records")
 
 
+def _within(received_date: sa.ColumnElement, window: DateWindow) -> sa.ColumnElement[bool]:
+    return sa.and_(received_date >= window.start, received_date < window.end)
+
+
 def _frame(result: sa.CursorResult) -> pd.DataFrame:
     return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
@@ -170,13 +174,10 @@ class OperationalStore:
                 t.c.landing_id, t.c.source, t.c.source_ref, t.c.source_alias, t.c.payload_format, t.c.raw,
                 t.c.received_at, t.c.received_date,
             )
-            .where(t.c.received_date >= window.start, t.c.received_date < window.end)
+            .where(_within(t.c.received_date, window))
             .order_by(t.c.landing_id)
-            .execution_options(yield_per=batch_size)
         )
-        with self.engine.connect() as conn:
-            for partition in conn.execute(stmt).partitions(batch_size):
-                yield list(partition)
+        yield from self._batches(stmt, batch_size)
 
     def landing_backlog(self) -> list[tuple[str, int, str]]:
         """(day, deliveries, latest landed_at) of landed deliveries neither parsed nor dead-lettered yet."""
@@ -234,7 +235,7 @@ class OperationalStore:
         t = schema.landing
         stmt = sa.select(sa.func.count()).select_from(t)
         if window:
-            stmt = stmt.where(t.c.received_date >= window.start, t.c.received_date < window.end)
+            stmt = stmt.where(_within(t.c.received_date, window))
         with self.engine.connect() as conn:
             return int(conn.execute(stmt).scalar_one())
 
@@ -265,7 +266,7 @@ class OperationalStore:
         cols = [c for c in t.c if c.name != "raw"]
         stmt = sa.select(*cols).order_by(t.c.dead_letter_id)
         if window:
-            stmt = stmt.where(t.c.received_date >= window.start, t.c.received_date < window.end)
+            stmt = stmt.where(_within(t.c.received_date, window))
         with self.engine.connect() as conn:
             return _frame(conn.execute(stmt))
 
@@ -281,7 +282,7 @@ class OperationalStore:
         cols = [t.c[name] for name in columns] if columns else list(t.c)
         stmt = (
             sa.select(*cols)
-            .where(t.c.received_date >= window.start, t.c.received_date < window.end)
+            .where(_within(t.c.received_date, window))
             .order_by(t.c.landing_id)
         )
         with self.engine.connect() as conn:
@@ -294,12 +295,15 @@ class OperationalStore:
         t = schema.messages
         stmt = (
             sa.select(*([t.c[name] for name in columns] if columns else t.c))
-            .where(t.c.received_date >= window.start, t.c.received_date < window.end)
+            .where(_within(t.c.received_date, window))
             .order_by(t.c.landing_id)
-            .execution_options(yield_per=batch_size)
         )
+        yield from self._batches(stmt, batch_size)
+
+    def _batches(self, stmt: sa.Select, batch_size: int) -> Iterator[list[sa.Row]]:
         with self.engine.connect() as conn:
-            for partition in conn.execute(stmt).partitions(batch_size):
+            result = conn.execute(stmt.execution_options(yield_per=batch_size))
+            for partition in result.partitions(batch_size):
                 yield list(partition)
 
     # -- leads --------------------------------------------------------------------------
@@ -313,7 +317,7 @@ class OperationalStore:
         t = schema.lead_candidates
         stmt = (
             sa.select(t)
-            .where(t.c.received_date >= window.start, t.c.received_date < window.end)
+            .where(_within(t.c.received_date, window))
             .order_by(t.c.landing_id)
         )
         with self.engine.connect() as conn:
@@ -322,9 +326,7 @@ class OperationalStore:
     def known_lead_ids(self, window: DateWindow) -> pd.DataFrame:
         """(message_id, sender_email) → lead_id already assigned anywhere, for the window's messages."""
         d, c = schema.lead_deliveries, schema.lead_candidates
-        in_window = sa.select(c.c.message_id).where(
-            c.c.received_date >= window.start, c.c.received_date < window.end
-        )
+        in_window = sa.select(c.c.message_id).where(_within(c.c.received_date, window))
         stmt = (
             sa.select(d.c.message_id, d.c.sender_email, d.c.lead_id)
             .where(d.c.message_id.in_(in_window))
@@ -343,9 +345,7 @@ class OperationalStore:
     def deliveries_of_leads_in(self, window: DateWindow) -> pd.DataFrame:
         """Every delivery, from any day, of the leads that have a delivery in the window."""
         d, c = schema.lead_deliveries, schema.lead_candidates
-        touched = sa.select(d.c.lead_id).where(
-            d.c.received_date >= window.start, d.c.received_date < window.end
-        )
+        touched = sa.select(d.c.lead_id).where(_within(d.c.received_date, window))
         stmt = (
             sa.select(d.c.lead_id, c)
             .join(c, c.c.landing_id == d.c.landing_id)
@@ -443,9 +443,7 @@ class OperationalStore:
     def read_leads_in(self, window: DateWindow) -> pd.DataFrame:
         """Leads having any delivery in the window (a lead first seen earlier is included)."""
         t, d = schema.leads, schema.lead_deliveries
-        touched = sa.select(d.c.lead_id).where(
-            d.c.received_date >= window.start, d.c.received_date < window.end
-        )
+        touched = sa.select(d.c.lead_id).where(_within(d.c.received_date, window))
         stmt = sa.select(t).where(t.c.lead_id.in_(touched)).order_by(t.c.lead_id)
         with self.engine.connect() as conn:
             return _frame(conn.execute(stmt))
@@ -511,7 +509,7 @@ def _touched(stmt: sa.Select, window: DateWindow | None) -> sa.Select:
     if window is None:
         return stmt
     d = schema.lead_deliveries
-    touched = sa.select(d.c.lead_id).where(d.c.received_date >= window.start, d.c.received_date < window.end)
+    touched = sa.select(d.c.lead_id).where(_within(d.c.received_date, window))
     return stmt.where(schema.leads.c.lead_id.in_(touched))
 
 
@@ -521,7 +519,7 @@ def delivery_leads(store: OperationalStore, window: DateWindow) -> dict[str, tup
     stmt = (
         sa.select(d.c.landing_id, d.c.lead_id, t.c.landing_id.label("first_landing_id"))
         .join(t, t.c.lead_id == d.c.lead_id)
-        .where(d.c.received_date >= window.start, d.c.received_date < window.end)
+        .where(_within(d.c.received_date, window))
     )
     with store.engine.connect() as conn:
         return {row.landing_id: (row.lead_id, row.landing_id != row.first_landing_id) for row in conn.execute(stmt)}

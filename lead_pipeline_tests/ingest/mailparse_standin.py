@@ -34,6 +34,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from lead_pipeline_tests.ingest.servers import FaultSchedule
+
 LISTING = "/v1/messages"
 
 
@@ -114,7 +116,7 @@ class MailParseStandin:
         self._messages: list[Any] = [dict(m) if isinstance(m, Mapping) else m for m in messages]  # any JSON item
         self.raw_mime: dict[str, bytes] = dict(raw_mime or {})
         self.files: dict[str, bytes] = dict(files or {})
-        self._faults: list[Fault] = list(faults)
+        self._faults = FaultSchedule(faults)
         self._lock = threading.Lock()
         self.requests_log: list[LoggedRequest] = []
         self._server: ThreadingHTTPServer | None = None
@@ -129,13 +131,11 @@ class MailParseStandin:
         return self._url
 
     def set_faults(self, faults: Iterable[Fault]) -> None:
-        with self._lock:
-            self._faults = list(faults)
+        self._faults.replace(faults)
 
     @property
     def pending_faults(self) -> list[Fault]:
-        with self._lock:
-            return [f for f in self._faults if f.times > 0]
+        return self._faults.pending()
 
     def add_messages(self, messages: Iterable[Mapping[str, Any]]) -> None:
         with self._lock:
@@ -181,12 +181,8 @@ class MailParseStandin:
     # -- request handling (called from handler threads) ---------------------------------
 
     def _take_fault(self, path: str) -> Fault | None:
-        with self._lock:
-            for fault in self._faults:
-                if fault.times > 0 and fault.matches(path):
-                    fault.times -= 1
-                    return None if fault.kind == "ok" else fault
-        return None
+        fault = self._faults.take(path)
+        return None if fault is None or fault.kind == "ok" else fault
 
     def _log(self, entry: LoggedRequest) -> None:
         with self._lock:

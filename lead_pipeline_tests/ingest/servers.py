@@ -6,11 +6,47 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 import uvicorn
+
+
+class _Fault(Protocol):
+    kind: str
+    times: int
+
+    def matches(self, path: str) -> bool: ...
+
+
+FaultT = TypeVar("FaultT", bound=_Fault)
+
+
+class FaultSchedule(Generic[FaultT]):
+    """The faults a stand-in plays, first match first, each `times` times; thread-safe, since handlers
+    run in server threads while the test sets faults."""
+
+    def __init__(self, faults: Iterable[FaultT] = ()):
+        self._lock = threading.Lock()
+        self._faults = list(faults)
+
+    def replace(self, faults: Iterable[FaultT]) -> None:
+        with self._lock:
+            self._faults = list(faults)
+
+    def pending(self) -> list[FaultT]:
+        with self._lock:
+            return [f for f in self._faults if f.times > 0]
+
+    def take(self, path: str) -> FaultT | None:
+        """The next fault for `path`, used up once (an `ok` fault included: it lets one request through)."""
+        with self._lock:
+            for fault in self._faults:
+                if fault.times > 0 and fault.matches(path):
+                    fault.times -= 1
+                    return fault
+        return None
 
 
 @contextmanager

@@ -43,7 +43,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from lead_pipeline.publish.hubspot import DEAL_PROPERTIES
-from lead_pipeline_tests.ingest.servers import running_app
+from lead_pipeline_tests.ingest.servers import FaultSchedule, running_app
 
 ANY_PATH = "/"
 
@@ -123,7 +123,7 @@ class _Standin:
 
     def __init__(self, *, faults: Iterable[Fault] = (), rate_limit: int | None = None, rate_window: float = 1.0,
                  retry_after: str | None = None, clock: Callable[[], float] = time.monotonic):
-        self._faults = list(faults)
+        self._faults = FaultSchedule(faults)
         self.rate_limit = rate_limit
         self.rate_window = rate_window
         self.retry_after = retry_after  # None: the seconds left in the window, rounded up
@@ -154,13 +154,11 @@ class _Standin:
     # -- controls -------------------------------------------------------------------------
 
     def set_faults(self, faults: Iterable[Fault]) -> None:
-        with self._lock:
-            self._faults = list(faults)
+        self._faults.replace(faults)
 
     @property
     def pending_faults(self) -> list[Fault]:
-        with self._lock:
-            return [f for f in self._faults if f.times > 0]
+        return self._faults.pending()
 
     def requests_to(self, path: str) -> list[Logged]:
         with self._lock:
@@ -208,16 +206,13 @@ class _Standin:
         return answer, None
 
     def _take_fault(self, path: str) -> Fault | None:
-        for fault in self._faults:
-            if fault.times > 0 and fault.matches(path):
-                fault.times -= 1
-                fault.seen += 1
-                if fault.kind == "ok":
-                    return None
-                if fault.kind == "alternate":
-                    return Fault.http(fault.status) if fault.seen % 2 == 1 else None
-                return fault
-        return None
+        fault = self._faults.take(path)
+        if fault is None or fault.kind == "ok":
+            return None
+        if fault.kind == "alternate":
+            fault.seen += 1
+            return Fault.http(fault.status) if fault.seen % 2 == 1 else None
+        return fault
 
     def _rate_limited(self) -> Answer | None:
         if not self.rate_limit:
