@@ -1,6 +1,9 @@
 """Raw RFC 5322 / MIME bytes -> the §1 message dict (see /work/shared/mailparse-api.md).
 
-Plain Python, no Dagster. ``parse_message`` never raises anything but ``MessageRejected``.
+Plain Python, no Dagster. Two steps, each a public function: ``parse_mime`` parses the bytes
+into the §1 message, ``add_derived_fields`` adds what is derived from its bodies (reply text,
+signature, language, content hash, sanitised HTML, signature fields); ``parse_message`` (and
+``parse_many``, for many messages) does both. None raises anything but ``MessageRejected``.
 
 Layout:
 
@@ -48,8 +51,10 @@ __all__ = [
     "MAX_DEPTH",
     "MAX_PARTS",
     "MessageRejected",
+    "add_derived_fields",
     "parse_many",
     "parse_message",
+    "parse_mime",
     "synthetic_message_id",
 ]
 
@@ -68,16 +73,44 @@ class MessageRejected(Exception):
 
 
 # --------------------------------------------------------------------------------------------
-# Public entry point
+# Public entry points
 # --------------------------------------------------------------------------------------------
 
 
 def parse_message(raw: bytes, *, source: str | None = None) -> dict:
-    """Parse one raw RFC 5322 message into the §1 dict plus derived fields.
+    """Parse one raw RFC 5322 message into the §1 dict plus derived fields: what
+    :func:`parse_mime` gives, then what :func:`add_derived_fields` adds to it.
 
     Raises :class:`MessageRejected` (and nothing else) for input that cannot become a message.
     """
-    stages = _stages(raw, source)
+    return _run(_parse_and_derive(_checked_bytes(raw), source))
+
+
+def parse_mime(raw: bytes, *, source: str | None = None) -> dict:
+    """Parse one raw RFC 5322 message into the §1 message, without derived fields.
+
+    The parser's whole job: the headers (unfolded, 8-bit bytes and RFC 2047 words decoded),
+    sender, recipients and envelope, the receive date, subject, the text and HTML bodies
+    decoded to str, every attachment with its size, sha256 and the type its bytes show, the
+    thread ids and the DKIM/SPF/DMARC verdicts; plus ``warnings`` (defects met), ``source``
+    and ``attachedMessages`` (forwarded message/rfc822 parts). Every string is valid UTF-8.
+
+    Raises :class:`MessageRejected` (and nothing else) for input that cannot become a message.
+    """
+    return _run(_parse(_checked_bytes(raw), source))
+
+
+def add_derived_fields(message: dict) -> dict:
+    """A :func:`parse_mime` message with the derived fields, as :func:`parse_message` gives it:
+    ``replyText`` (the new text: quoted history and signature removed), ``signature``,
+    ``language``, ``contentHash`` (of the normalised reply text), ``htmlSanitized`` and
+    ``signatureFields`` (title, company, phone, URLs of the signature); ``warnings`` gains
+    the codes of derived fields that could not be computed (the message is never lost to them).
+    """
+    return _run(_derive(message))
+
+
+def _run(stages: Generator[None, None, dict]) -> dict:
     while (message := _advance(stages)) is None:
         pass
     return message
@@ -126,7 +159,7 @@ def _parse_batch(batch: list[tuple[bytes, str | None]]) -> list[dict | MessageRe
     running = []
     for index, (raw, source) in enumerate(batch):
         try:
-            running.append((index, _stages(raw, source)))
+            running.append((index, _parse_and_derive(_checked_bytes(raw), source)))
         except MessageRejected as exc:
             outcomes[index] = exc
     while running:
@@ -145,10 +178,16 @@ def _parse_batch(batch: list[tuple[bytes, str | None]]) -> list[dict | MessageRe
     return outcomes  # type: ignore[return-value]
 
 
-def _stages(raw: bytes, source: str | None) -> Generator[None, None, dict]:
+def _checked_bytes(raw: bytes) -> bytes:
     if not isinstance(raw, (bytes, bytearray, memoryview)):
         raise MessageRejected(f"invalid_input: expected bytes, got {type(raw).__name__}")
-    return _parse(bytes(raw), source)
+    return bytes(raw)
+
+
+def _parse_and_derive(raw: bytes, source: str | None) -> Generator[None, None, dict]:
+    message = yield from _parse(raw, source)
+    yield
+    return (yield from _derive(message))
 
 
 def _advance(stages: Generator[None, None, dict]) -> dict | None:
@@ -236,7 +275,7 @@ class _Warnings:
 
 
 def _parse(raw: bytes, source: str | None) -> Generator[None, None, dict]:
-    """The parse, stage by stage: each ``yield`` ends one (see :func:`parse_many`)."""
+    """:func:`parse_mime`, stage by stage: each ``yield`` ends one (see :func:`parse_many`)."""
     if not raw or raw.isspace():
         raise MessageRejected("empty: no bytes" if not raw else "empty: whitespace only")
     warnings = _Warnings()
@@ -298,17 +337,7 @@ def _parse(raw: bytes, source: str | None) -> Generator[None, None, dict]:
     subject_raw = headers.first("subject")
     subject = _collapse_ws(headers.decode_text(subject_raw)) if subject_raw is not None else None
 
-    yield
-    cleaned = _clean(text, html, warnings)
-    yield
-    language = _language(cleaned.reply_text, subject, warnings)
-    reply_hash = content_hash(cleaned.reply_text)
-    yield
-    sanitized = _sanitized(html, warnings)
-    yield
-    contact_fields = _signature_fields(cleaned.signature, sender["email"], warnings)
-
-    result: dict[str, Any] = {
+    return _json_safe({
         "id": "mime_" + message_hash[:32],
         "messageId": message_id,
         "receivedAt": received_at,
@@ -327,18 +356,58 @@ def _parse(raw: bytes, source: str | None) -> Generator[None, None, dict]:
         "attachments": attachments,
         "thread": _thread(headers),
         "rawUrl": None,
+        "warnings": warnings.as_list(),
+        "source": source,
+        "attachedMessages": attached_messages,
+    })
+
+
+def _derive(message: dict) -> Generator[None, None, dict]:
+    """The derived fields of a :func:`parse_mime` message, stage by stage (see :func:`parse_many`);
+    returns the message with them, laid out as :func:`parse_message` gives it.
+
+    They are computed from the message's own (JSON-safe) values, so what they hold is safe too.
+    """
+    warnings = _Warnings()
+    warnings.extend(message["warnings"])
+    text, html, subject = message["text"], message["html"], message["subject"]
+    cleaned = _clean(text, html, warnings)
+    yield
+    language = _language(cleaned.reply_text, subject, warnings)
+    reply_hash = content_hash(cleaned.reply_text)
+    yield
+    sanitized = _sanitized(html, warnings)
+    yield
+    contact_fields = _signature_fields(cleaned.signature, message["from"]["email"], warnings)
+    return {
+        "id": message["id"],
+        "messageId": message["messageId"],
+        "receivedAt": message["receivedAt"],
+        "alias": message["alias"],
+        "envelope": message["envelope"],
+        "from": message["from"],
+        "to": message["to"],
+        "cc": message["cc"],
+        "replyTo": message["replyTo"],
+        "subject": subject,
+        "text": text,
+        "html": html,
+        "headers": message["headers"],
+        "spamScore": message["spamScore"],
+        "attachments": message["attachments"],
+        "thread": message["thread"],
+        "rawUrl": message["rawUrl"],
         "replyText": cleaned.reply_text,
         "signature": cleaned.signature,
         "language": language,
         "contentHash": reply_hash,
         "warnings": warnings.as_list(),
-        "source": source,
+        "source": message["source"],
         # derived, for display and enrichment
         "htmlSanitized": sanitized,
-        "attachedMessages": attached_messages,
+        "attachedMessages": message["attachedMessages"],
         "signatureFields": contact_fields,
     }
-    return _json_safe(result)
 
 
 # Cleaning and sanitising are linear but Python/HTML-parser heavy: megabytes of body would cost

@@ -436,6 +436,34 @@ def test_parse_many_gives_what_parse_message_gives_in_input_order(monkeypatch: p
     assert [item["source"] for item in mime.parse_many([FULL, FULL])] == [None, None]
 
 
+DERIVED_KEYS = {"replyText", "signature", "language", "contentHash", "htmlSanitized", "signatureFields"}
+
+
+def test_parse_mime_then_add_derived_fields_is_parse_message() -> None:
+    sample_inbox = sorted((Path(mime.__file__).resolve().parents[1] / "sample_inbox").glob("*.eml"))
+    for raw in [path.read_bytes() for path in sample_inbox] + [FULL, simple()]:
+        message = mime.parse_mime(raw, source="inbox")
+        assert set(message) == SCHEMA_KEYS - DERIVED_KEYS
+        combined = mime.add_derived_fields(message)
+        expected = parse_message(raw, source="inbox")
+        assert list(combined) == list(expected)  # the same layout, key for key
+        assert json.dumps(combined) == json.dumps(expected)
+    with pytest.raises(MessageRejected, match="^invalid_input: "):
+        mime.parse_mime("not bytes")  # type: ignore[arg-type]
+
+
+def test_derived_fields_are_computed_from_json_safe_bodies() -> None:
+    # UTF-7 decodes "+2AA-" to a lone surrogate: the body becomes "?" there, and the derived
+    # fields come from that safe text (the content hash used to fail on the surrogate).
+    raw = text_message(b"Hello +2AA- there, we would like a demo for our team.\n", "text/plain; charset=utf-7", None)
+    result = parse_message(raw)
+    assert result["text"] == "Hello ? there, we would like a demo for our team.\n"
+    assert result["replyText"] == result["text"].strip()
+    assert result["contentHash"] == content_hash(result["replyText"])
+    html = text_message(b"<p>Hi +2AA- there</p>\n", "text/html; charset=utf-7", None)
+    assert parse_message(html)["htmlSanitized"] == "<p>Hi ? there</p>\n"
+
+
 def test_parse_many_on_worker_processes_gives_the_same_in_input_order() -> None:
     sample_inbox = sorted((Path(mime.__file__).resolve().parents[1] / "sample_inbox").glob("*.eml"))
     raws = [path.read_bytes() for path in sample_inbox] + [b"", memoryview(FULL), "not bytes"]
