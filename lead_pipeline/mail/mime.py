@@ -328,7 +328,7 @@ def _parse(raw: bytes, source: str | None) -> Generator[None, None, dict]:
 
     received_at = _received_at(headers, warnings)
 
-    message_id = _collapse_ws(headers.first("message-id") or "")
+    message_id = _safe(_collapse_ws(headers.first("message-id") or ""))
     if not message_id:
         body_for_id = text if text else (html or "")
         message_id = synthetic_message_id(sender["email"], received_at or "", body_for_id)
@@ -337,7 +337,12 @@ def _parse(raw: bytes, source: str | None) -> Generator[None, None, dict]:
     subject_raw = headers.first("subject")
     subject = _collapse_ws(headers.decode_text(subject_raw)) if subject_raw is not None else None
 
-    return _json_safe({
+    # Every string below is valid UTF-8 (JSON and PostgreSQL safe) as it is made: header text
+    # and addresses by their decoders (8-bit bytes decoded, encoded words through _safe), part
+    # parameters by the stdlib's header parser (U+FFFD for 8-bit bytes), bodies by
+    # _decode_text_part, and the raw header values passed on by _safe here.
+    auto_submitted = headers.first("auto-submitted")
+    return {
         "id": "mime_" + message_hash[:32],
         "messageId": message_id,
         "receivedAt": received_at,
@@ -351,15 +356,15 @@ def _parse(raw: bytes, source: str | None) -> Generator[None, None, dict]:
         "text": text,
         "html": html,
         # RFC 3834: lets lead logic tell an out-of-office from a person writing.
-        "headers": {**_auth_results(headers), "autoSubmitted": headers.first("auto-submitted")},
+        "headers": {**_auth_results(headers), "autoSubmitted": _safe(auto_submitted) if auto_submitted else auto_submitted},
         "spamScore": _spam_score(headers),
         "attachments": attachments,
         "thread": _thread(headers),
         "rawUrl": None,
         "warnings": warnings.as_list(),
-        "source": source,
+        "source": _safe(source) if isinstance(source, str) else source,
         "attachedMessages": attached_messages,
-    })
+    }
 
 
 def _derive(message: dict) -> Generator[None, None, dict]:
@@ -596,7 +601,7 @@ def _attached_message(root, warnings: _Warnings) -> dict:
     date = headers.first("date")
     sent_at = _parse_date(headers.fix_8bit(date)) if date is not None else None
     return {
-        "messageId": _collapse_ws(headers.first("message-id") or "") or None,
+        "messageId": _safe(_collapse_ws(headers.first("message-id") or "")) or None,
         "from": sender[0] if sender else None,
         "to": headers.addresses("to"),
         "cc": headers.addresses("cc"),
@@ -879,7 +884,7 @@ def _decode_text_part(part, warnings: _Warnings) -> str:
     if "\x00" in text:
         warnings.add("nul_in_body")
         text = text.replace("\x00", "")
-    return text
+    return _safe(text)  # e.g. UTF-7 can encode lone surrogates
 
 
 # --------------------------------------------------------------------------------------------
@@ -1058,7 +1063,7 @@ def _decode_encoded_words(value: str, warnings: _Warnings) -> str:
 def _decode_word_bytes(data: bytes, charset: str, warnings: _Warnings) -> str:
     decoded = _try_decode(data, charset)
     if decoded is not None:
-        return decoded
+        return _safe(decoded)
     if not _codecs_for(charset):
         warnings.add("unknown_charset")
     else:
@@ -1400,10 +1405,12 @@ def _thread(headers: _HeaderView) -> dict:
     in_reply_to = None
     value = headers.first("in-reply-to")
     if value is not None:
+        value = _safe(value)
         ids = _MSG_ID_RE.findall(value)
         in_reply_to = ids[0] if ids else (_collapse_ws(value) or None)
     references: list[str] = []
     for value in headers.all("references"):
+        value = _safe(value)
         ids = _MSG_ID_RE.findall(value)
         references.extend(ids if ids else value.split())
     return {"inReplyTo": in_reply_to, "references": references}
@@ -1414,28 +1421,13 @@ def _thread(headers: _HeaderView) -> dict:
 # --------------------------------------------------------------------------------------------
 
 
-def _json_safe(value):
-    """Replace lone surrogates so every string is valid UTF-8 (JSON/Postgres safe).
+def _safe(value: str) -> str:
+    """``value`` with lone surrogates replaced ("?"), so that it is valid UTF-8 (JSON/Postgres safe).
 
-    Dicts and lists are copied (values only; keys are ours), everything else is kept.
+    Raw header values hold the parser's surrogate escapes of 8-bit bytes, and some codecs (UTF-7)
+    decode to lone surrogates: every string of the message passes through here where it is made.
     """
-    kind = type(value)
-    if kind is str:
-        return value if value.isascii() or not _has_surrogate(value) else _replace_surrogates(value)
-    if kind is dict:
-        out = {}
-        for key, item in value.items():
-            kind = type(item)
-            if kind is str:
-                out[key] = item if item.isascii() or not _has_surrogate(item) else _replace_surrogates(item)
-            elif kind is dict or kind is list:
-                out[key] = _json_safe(item)
-            else:
-                out[key] = item
-        return out
-    if kind is list:
-        return [_json_safe(item) for item in value]
-    return value
+    return value if value.isascii() or not _has_surrogate(value) else _replace_surrogates(value)
 
 
 def _has_surrogate(value: str) -> bool:

@@ -434,12 +434,3 @@ def test_memoised_address_headers_repeat_their_warnings() -> None:
     first, second = parse_message(raw), parse_message(raw)
     assert first == second
     assert {"unknown_charset", "bad_encoded_word"} <= set(second["warnings"])
-
-
-@pytest.mark.parametrize("index", range(0, 60, 7))
-def test_json_safe_keeps_values_and_copies_containers(index: int) -> None:
-    messages = corpus_messages()
-    result = parse_message(messages[index % len(messages)])
-    again = mime._json_safe(result)
-    assert again == result and again is not result
-    assert again["attachments"] is not result["attachments"]
