@@ -915,6 +915,16 @@ def _unfold(value: str | bytes) -> str:
     return value
 
 
+_HEADER_KEYS: dict[str, str] = {}  # header names as written -> _HeaderView keys: the same few dozen, mostly
+
+
+def _header_key(name: str) -> str:
+    if len(_HEADER_KEYS) >= 4096:
+        _HEADER_KEYS.clear()
+    key = _HEADER_KEYS[name] = name.strip().lower()
+    return key
+
+
 class _HeaderView:
     """Top-level headers as unfolded raw strings (topmost first), with robust decoding."""
 
@@ -922,27 +932,25 @@ class _HeaderView:
         self._root = root
         self._warnings = warnings
         self._hint: str | None | bool = False  # lazily computed body charset hint
+        # raw values by lower-case name, unfolded when asked for: most headers never are
         self._raw: dict[str, list[str]] = {}
         raw = self._raw
+        keys = _HEADER_KEYS
         for name, value in items:
-            key = name.strip().lower()
+            key = keys.get(name)
+            if key is None:
+                key = _header_key(name)
             values = raw.get(key)
             if values is None:
                 raw[key] = [value]
             else:
                 values.append(value)
-        self._values: dict[str, list[str]] = {}  # unfolded on first use: most headers never are
 
     def all(self, name: str) -> list[str]:
-        values = self._values.get(name)
-        if values is None:
-            values = self._values[name] = [_unfold(v) for v in self._raw.get(name, ())]
-        return values
+        raw = self._raw.get(name)
+        return [_unfold(value) for value in raw] if raw else []
 
     def first(self, name: str) -> str | None:
-        values = self._values.get(name)
-        if values is not None:
-            return values[0] if values else None
         raw = self._raw.get(name)
         return _unfold(raw[0]) if raw else None  # e.g. the topmost of many Received headers
 
@@ -986,15 +994,16 @@ class _HeaderView:
 
     # -- addresses ------------------------------------------------------------------------
     def addresses(self, name: str, *, first_only: bool = False) -> list[dict]:
-        values = self.all(name)
-        if first_only:
-            values = values[:1]
+        raw = self._raw.get(name)
+        if not raw:
+            return []
         out = []
-        for value in values:
-            entries, codes = _address_entries(self.fix_8bit(value))
+        for value in raw[:1] if first_only else raw:
+            entries, codes = _address_entries(self.fix_8bit(_unfold(value)))
             if codes:
                 self._warnings.extend(codes)
-            out += [{"email": email, "name": display} for email, display in entries]
+            for email, display in entries:
+                out.append({"email": email, "name": display})
         return out
 
 
@@ -1305,8 +1314,12 @@ def _parse_date(value: str) -> datetime | None:
     if parsed:
         year, month, day, hour, minute, second = parsed[:6]
         offset = parsed[9] or 0
+        if not -86400 < offset < 86400:
+            return None  # what datetime.timezone refuses
         try:
-            dt = datetime(year, month, day, hour, minute, min(second, 59), tzinfo=timezone(timedelta(seconds=offset)))
+            # the wall-clock time minus its offset: what astimezone(timezone.utc) gives, without
+            # a timezone object per message
+            dt = datetime(year, month, day, hour, minute, min(second, 59), tzinfo=timezone.utc) - timedelta(seconds=offset)
         except (ValueError, OverflowError):
             return None
     else:
@@ -1316,17 +1329,18 @@ def _parse_date(value: str) -> datetime | None:
             return None
         if dt.tzinfo is None:
             dt = dt.replace(tzinfo=timezone.utc)
-    try:
-        dt = dt.astimezone(timezone.utc)
-    except (ValueError, OverflowError):
-        return None
+        try:
+            dt = dt.astimezone(timezone.utc)
+        except (ValueError, OverflowError):
+            return None
     if not 1970 <= dt.year <= 2100:
         return None
     return dt
 
 
 def _rfc3339(dt: datetime) -> str:
-    return f"{dt.year:04d}-{dt.month:02d}-{dt.day:02d}T{dt.hour:02d}:{dt.minute:02d}:{dt.second:02d}Z"
+    """``YYYY-MM-DDTHH:MM:SSZ`` of a UTC datetime of years 1970-2100 (no fraction of a second)."""
+    return dt.isoformat(timespec="seconds")[:19] + "Z"
 
 
 def _received_at(headers: _HeaderView, warnings: _Warnings) -> str | None:
@@ -1354,17 +1368,29 @@ _AUTH_RESULT_RE = re.compile(r"(?:^|[\s;(])(dkim|spf|dmarc)\s*=\s*([A-Za-z]+)", 
 # character class lets the regex engine skip ahead to separators (~2x faster, same matches).
 _AUTH_RESULT_AT_START_RE = re.compile(r"(dkim|spf|dmarc)\s*=\s*([A-Za-z]+)", re.IGNORECASE)
 _AUTH_RESULT_AFTER_SEP_RE = re.compile(r"[\s;(](dkim|spf|dmarc)\s*=\s*([A-Za-z]+)", re.IGNORECASE)
+# The same, case-sensitive, on the lower-cased value: on ASCII text (what raw header values are,
+# but for the surrogate escapes of 8-bit bytes) the same matches, ~2x faster.
+_AUTH_RESULT_LOWER_AT_START_RE = re.compile(r"(dkim|spf|dmarc)\s*=\s*([a-z]+)")
+_AUTH_RESULT_LOWER_AFTER_SEP_RE = re.compile(r"[\s;(](dkim|spf|dmarc)\s*=\s*([a-z]+)")
 _RECEIVED_SPF_RE = re.compile(r"^\s*([A-Za-z]+)")
 _FLOAT_RE = re.compile(r"[-+]?\d+(?:[.,]\d+)?")
 _MSG_ID_RE = re.compile(r"<[^<>\s]+>")
 
 
 def _auth_result_pairs(value: str) -> list[tuple[str, str]]:
-    """``_AUTH_RESULT_RE.findall(value)``."""
-    first = _AUTH_RESULT_AT_START_RE.match(value)
-    if first is None:
-        return _AUTH_RESULT_AFTER_SEP_RE.findall(value)
-    return [first.groups(), *_AUTH_RESULT_AFTER_SEP_RE.findall(value, first.end())]
+    """``_AUTH_RESULT_RE.findall(value)``, lower-cased (method, result) pairs."""
+    if value.isascii():
+        value = value.lower()
+        at_start, after_sep = _AUTH_RESULT_LOWER_AT_START_RE, _AUTH_RESULT_LOWER_AFTER_SEP_RE
+    else:
+        at_start, after_sep = _AUTH_RESULT_AT_START_RE, _AUTH_RESULT_AFTER_SEP_RE
+    first = at_start.match(value)
+    pairs = after_sep.findall(value, first.end()) if first is not None else after_sep.findall(value)
+    if first is not None:
+        pairs.insert(0, first.groups())
+    if at_start is _AUTH_RESULT_AT_START_RE:
+        pairs = [(method.lower(), result.lower()) for method, result in pairs]
+    return pairs
 
 
 def _auth_results(headers: _HeaderView) -> dict:
@@ -1372,7 +1398,7 @@ def _auth_results(headers: _HeaderView) -> dict:
     for value in headers.all("authentication-results"):
         found: dict[str, list[str]] = {}
         for method, result in _auth_result_pairs(value):
-            found.setdefault(method.lower(), []).append(result.lower())
+            found.setdefault(method, []).append(result)
         for method, results in found.items():
             if verdicts[method] is None:
                 verdicts[method] = "pass" if "pass" in results else results[0]
