@@ -13,6 +13,7 @@ from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_tz
 from pathlib import Path
 
+import filetype
 import pytest
 
 from lead_pipeline.mail import clean, fastpath, mime, parts
@@ -354,6 +355,30 @@ def test_dates_convert_to_utc_as_timezone_objects_convert_them() -> None:
         if got is not None:
             assert mime._rfc3339(got) == (f"{got.year:04d}-{got.month:02d}-{got.day:02d}T"
                                           f"{got.hour:02d}:{got.minute:02d}:{got.second:02d}Z")
+
+
+def test_sniffing_with_the_matchers_that_can_match_is_filetypes_guess() -> None:
+    rng = random.Random(12)
+    magics = [b"PK\x03\x04", b"\x1a\x45\xdf\xa3", b"%PDF-1.7\n", b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff\xe0", b"GIF89a",
+              b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", b"RIFF\x00\x00\x00\x00WEBP", b"\x1f\x8b", b"", b"PK\x05\x06"]
+    members = [b"[Content_Types].xml", b"word/", b"xl/", b"ppt/", b"mimetype", b"docProps", b"_rels/.rels"]
+    payloads = []
+    for _ in range(3000):
+        head = rng.choice(magics) + rng.randbytes(rng.randint(0, 40))
+        if head.startswith(b"PK\x03\x04"):
+            head = head[:30].ljust(30, b"\0") + rng.choice(members) + b"application/vnd.oasis.opendocument.text"
+        if head.startswith(b"\x1a\x45\xdf\xa3") and rng.random() < 0.5:
+            head += rng.choice([b"\x42\x82\x84webm", b"\x42\x82\x88matroska"])
+        body = rng.randbytes(rng.choice([0, 10, 300, 9000]))
+        if rng.random() < 0.3:
+            body = body[: len(body) // 2] + b"PK\x03\x04" + rng.choice(members) + body[len(body) // 2 :]
+        payloads.append(head + body)
+    for path in sorted(LEAD_EVAL.glob("*.eml")) + sorted(SAMPLE_INBOX.glob("*.eml")):
+        payloads += [bytes(att) for att in mime.attachment_payloads(path.read_bytes(), {
+            a["sha256"] for a in parse_message(path.read_bytes())["attachments"]}).values()]
+    for payload in payloads:
+        if payload:
+            assert mime._guess_mime(payload) == filetype.guess_mime(payload), payload[:60]
 
 
 def test_header_string_shortcuts_equal_the_regexes() -> None:
