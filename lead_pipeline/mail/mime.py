@@ -32,7 +32,7 @@ import re
 from concurrent.futures import Executor, Future
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_tz
-from typing import Any, Generator, Iterable, Iterator
+from typing import Generator, Iterable, Iterator
 
 import filetype
 from filetype.types.document import ZippedDocumentBase
@@ -344,6 +344,8 @@ def _parse(raw: bytes, source: str | None) -> Generator[None, None, dict]:
     # parameters by the stdlib's header parser (U+FFFD for 8-bit bytes), bodies by
     # _decode_text_part, and the raw header values passed on by _safe here.
     auto_submitted = headers.first("auto-submitted")
+    if auto_submitted:
+        auto_submitted = _safe(auto_submitted)
     return {
         "id": "mime_" + message_hash[:32],
         "messageId": message_id,
@@ -358,7 +360,7 @@ def _parse(raw: bytes, source: str | None) -> Generator[None, None, dict]:
         "text": text,
         "html": html,
         # RFC 3834: lets lead logic tell an out-of-office from a person writing.
-        "headers": {**_auth_results(headers), "autoSubmitted": _safe(auto_submitted) if auto_submitted else auto_submitted},
+        "headers": {**_auth_results(headers), "autoSubmitted": auto_submitted},
         "spamScore": _spam_score(headers),
         "attachments": attachments,
         "thread": _thread(headers),
@@ -678,7 +680,8 @@ def _sniff(digest: str, payload: bytes) -> str | None:
 _MATCHERS = {
     (zip_header, ebml_header): tuple(
         matcher for matcher in filetype.types
-        if (zip_header or not isinstance(matcher, ZippedDocumentBase)) and (ebml_header or not isinstance(matcher, (Mkv, Webm)))
+        if (zip_header or not isinstance(matcher, ZippedDocumentBase))
+        and (ebml_header or not isinstance(matcher, (Mkv, Webm)))
     )
     for zip_header in (False, True)
     for ebml_header in (False, True)
@@ -1341,7 +1344,8 @@ def _parse_date(value: str) -> datetime | None:
         try:
             # the wall-clock time minus its offset: what astimezone(timezone.utc) gives, without
             # a timezone object per message
-            dt = datetime(year, month, day, hour, minute, min(second, 59), tzinfo=timezone.utc) - timedelta(seconds=offset)
+            dt = datetime(year, month, day, hour, minute, min(second, 59), tzinfo=timezone.utc)
+            dt -= timedelta(seconds=offset)
         except (ValueError, OverflowError):
             return None
     else:
