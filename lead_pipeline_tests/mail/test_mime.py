@@ -317,6 +317,38 @@ def test_raw_8bit_header_bytes_are_decoded_and_json_safe() -> None:
     json.dumps(result, ensure_ascii=False).encode("utf-8")
 
 
+def lone_surrogates(value) -> list[str]:
+    """Every string in ``value`` (nested dicts and lists) that holds a lone surrogate."""
+    if isinstance(value, str):
+        return [value] if re.search("[\ud800-\udfff]", value) else []
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else []
+    return [found for item in items for found in lone_surrogates(item)]
+
+
+def test_every_string_is_json_safe_whatever_the_header_bytes_and_charsets() -> None:
+    # 8-bit bytes in raw header values the parser keeps (surrogate escapes), and UTF-7, which
+    # decodes "+2AA-" to a lone surrogate, in encoded words, a header charset hint and bodies.
+    latin1 = "Jürgen".encode("latin-1")
+    attachment = (
+        b"From: =?utf-7?q?A+2AA-B?= <x@y.example>\nTo: " + latin1 + b" <t@y.example>\nSubject: =?utf-7?q?S+2AA-?= "
+        + latin1 + b"\nMessage-ID: <a\xe9@x>\nIn-Reply-To: <r\xe9@x>\nReferences: <a\xe9@x> <b@x>\n"
+        b"Auto-Submitted: auto-\xe9\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=B\n\n--B\n"
+        b"Content-Type: text/plain; charset=utf-7\n\nhi +2AA- there\n--B\n"
+        b"Content-Type: application/pdf; name=\"r\xe9sum\xe9.pdf\"\nContent-Disposition: attachment\n"
+        b"Content-ID: <c\xe9@x>\nContent-Transfer-Encoding: base64\n\n" + base64.encodebytes(b"%PDF-1.4 hi")
+        + b"--B\nContent-Type: application/x-\xe9\xe9; name=a.bin\nContent-Disposition: \xe9\n\nxx\n"
+        b"--B\nContent-Type: message/rfc822\n\nFrom: =?utf-7?q?A+2AA-B?= <x@y.example>\nMessage-ID: <m\xe9@x>\n"
+        b"Subject: " + latin1 + b"\nContent-Type: text/html; charset=utf-7\n\n<p>inner +2AA- body</p>\n--B--\n"
+    )
+    for raw in (attachment, attachment.replace(b"\n\n--B\n", b"\n\nMIME preamble\n--B\n", 1)):
+        for result in (parse_message(raw, source="inbox/\udce9.eml"), mime.parse_mime(raw)):
+            assert lone_surrogates(result) == []
+            json.dumps(result, ensure_ascii=False).encode("utf-8")
+        assert result["from"]["name"] == "A?B"
+        assert result["attachedMessages"][0]["text"] is None and "?" in result["attachedMessages"][0]["html"]
+    assert parse_message(attachment, source="inbox/\udce9.eml")["source"] == "inbox/?.eml"
+
+
 @pytest.mark.parametrize(
     ("encoded", "decoded"),
     [
@@ -434,6 +466,34 @@ def test_parse_many_gives_what_parse_message_gives_in_input_order(monkeypatch: p
                for item in mime.parse_many(raws, sources=sources, batch_size=batch_size)]
         assert got == expected
     assert [item["source"] for item in mime.parse_many([FULL, FULL])] == [None, None]
+
+
+DERIVED_KEYS = {"replyText", "signature", "language", "contentHash", "htmlSanitized", "signatureFields"}
+
+
+def test_parse_mime_then_add_derived_fields_is_parse_message() -> None:
+    sample_inbox = sorted((Path(mime.__file__).resolve().parents[1] / "sample_inbox").glob("*.eml"))
+    for raw in [path.read_bytes() for path in sample_inbox] + [FULL, simple()]:
+        message = mime.parse_mime(raw, source="inbox")
+        assert set(message) == SCHEMA_KEYS - DERIVED_KEYS
+        combined = mime.add_derived_fields(message)
+        expected = parse_message(raw, source="inbox")
+        assert list(combined) == list(expected)  # the same layout, key for key
+        assert json.dumps(combined) == json.dumps(expected)
+    with pytest.raises(MessageRejected, match="^invalid_input: "):
+        mime.parse_mime("not bytes")  # type: ignore[arg-type]
+
+
+def test_derived_fields_are_computed_from_json_safe_bodies() -> None:
+    # UTF-7 decodes "+2AA-" to a lone surrogate: the body becomes "?" there, and the derived
+    # fields come from that safe text (the content hash used to fail on the surrogate).
+    raw = text_message(b"Hello +2AA- there, we would like a demo for our team.\n", "text/plain; charset=utf-7", None)
+    result = parse_message(raw)
+    assert result["text"] == "Hello ? there, we would like a demo for our team.\n"
+    assert result["replyText"] == result["text"].strip()
+    assert result["contentHash"] == content_hash(result["replyText"])
+    html = text_message(b"<p>Hi +2AA- there</p>\n", "text/html; charset=utf-7", None)
+    assert parse_message(html)["htmlSanitized"] == "<p>Hi ? there</p>\n"
 
 
 def test_parse_many_on_worker_processes_gives_the_same_in_input_order() -> None:
