@@ -46,3 +46,50 @@ def test_a_single_chunk_is_worked_here(monkeypatch):
     [(pid, values)] = parallel.map_chunks(_shifted, [[1, 2]], initializer=_set_offset, initargs=(1,))
     assert (pid, values) == (os.getpid(), [2, 3])
     assert list(parallel.map_chunks(_shifted, [])) == []
+
+
+@pytest.fixture
+def no_pools():
+    parallel.shutdown_pools()
+    yield
+    parallel.shutdown_pools()
+
+
+def test_one_pool_serves_every_call_with_the_same_initializer(no_pools):
+    chunks = [[n] for n in range(8)]
+    pids = set()
+    for _ in range(3):
+        results = list(parallel.map_chunks(_shifted, chunks, workers=2, initializer=_set_offset, initargs=(10,)))
+        assert [values for _, values in results] == [[n + 10] for n in range(8)]
+        pids |= {pid for pid, _ in results}
+    assert len(pids) <= 2 and os.getpid() not in pids
+    assert len(parallel._pools) == 1
+
+
+def test_other_initializer_arguments_get_a_pool_of_their_own_in_place_of_the_idle_one(no_pools):
+    chunks = [[n] for n in range(4)]
+    for offset in (1, 2, 1):
+        results = list(parallel.map_chunks(_shifted, chunks, workers=2, initializer=_set_offset, initargs=(offset,)))
+        assert [values for _, values in results] == [[n + offset] for n in range(4)]
+        assert len(parallel._pools) == 1
+
+
+def test_a_pool_in_use_is_not_replaced(no_pools):
+    busy = parallel.map_chunks(_shifted, [[n] for n in range(6)], workers=2, initializer=_set_offset, initargs=(0,))
+    assert next(busy)[1] == [0]
+    other = list(parallel.map_chunks(_shifted, [[1], [2]], workers=2, initializer=_set_offset, initargs=(5,)))
+    assert [values for _, values in other] == [[6], [7]]
+    assert [values for _, values in busy] == [[n] for n in range(1, 6)]
+    assert len(parallel._pools) == 2
+
+
+def _exit_worker(chunk: list[int]) -> list[int]:
+    os._exit(1)
+
+
+def test_a_broken_pool_is_replaced_on_the_next_call(no_pools):
+    with pytest.raises(parallel.BrokenProcessPool):
+        list(parallel.map_chunks(_exit_worker, [[1], [2]], workers=2))
+    assert not parallel._pools
+    results = list(parallel.map_chunks(_shifted, [[1], [2]], workers=2, initializer=_set_offset, initargs=(0,)))
+    assert [values for _, values in results] == [[1], [2]]
