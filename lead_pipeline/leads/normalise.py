@@ -170,10 +170,13 @@ def region_hint(domain: str | None, signature: str | None, language: str | None)
     region = region_for_domain(domain, default="")
     if region:
         return region
-    place = _PLACE.search(signature or "")
-    if place:
-        return _PLACE_REGIONS[place.group(1).lower()]
-    return _LANGUAGE_REGIONS.get(language or "", DEFAULT_PHONE_REGION)
+    return _place_region(signature or "") or _LANGUAGE_REGIONS.get(language or "", DEFAULT_PHONE_REGION)
+
+
+@lru_cache(maxsize=16_384)  # a person's signature comes back with each of their messages
+def _place_region(signature: str) -> str | None:
+    place = _PLACE.search(signature)
+    return _PLACE_REGIONS[place.group(1).lower()] if place else None
 
 
 _MOBILE_LABEL = re.compile(r"\b(?:mobile|mob|cell|handy|portable|m[óo]vil|cellulare|whatsapp)\b|\bm[:.]", re.IGNORECASE)

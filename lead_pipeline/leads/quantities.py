@@ -168,6 +168,8 @@ _TIMELINE_KEYS = {
              "dez", "fév", "avr", "jui", "août", "déc", "ene", "abr", "ago", "dic", "gen", "mag", "giu", "lug", "set",
              "ott"),
 }
+# The branches of the "date" pattern that name no month.
+_NUMERIC_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b|[0-9０-９]{1,2}月")
 _QUARTER_KEYS = Keys("q1", "q2", "q3", "q4", "quarter", "trimestre", "quartal")
 
 _QUARTER = re.compile(
@@ -210,7 +212,10 @@ def find_timeline(text: str | None, today: date | None = None) -> str | None:
             named = _named_quarter(text, today)
             if named:
                 return named
-            if not _DIGIT.search(text) and not _TIMELINE_KEYS["date"].any_in(text):
+            if not _TIMELINE_KEYS["date"].any_in(text):
+                # No month named: of the date forms, only the all-digit ones can match.
+                if _DIGIT.search(text) and _NUMERIC_DATE.search(text):
+                    return label
                 continue
         elif not _TIMELINE_KEYS[label].any_in(text):
             continue

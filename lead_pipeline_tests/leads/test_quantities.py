@@ -27,6 +27,9 @@ def test_find_budget(text, budget):
     ("we plan to buy this quarter", "this_quarter"),
     ("budget opens next quarter", "next_quarter"),
     ("we must decide by end of January", "date"),
+    ("go-live planned for 2026-09-01", "date"),  # no month named: the all-digit forms
+    ("導入は4月を予定しています", "date"),
+    ("ticket 2026-0901-12, 3 seats", None),
     ("no rush at all", None),
 ])
 def test_find_timeline(text, timeline):
