@@ -117,6 +117,7 @@ def company_domain_of(address: str | None) -> str | None:
 _NAME_NOISE = re.compile(r"[\"'()]|\s+via\s+.*$", re.IGNORECASE)
 
 
+@lru_cache(maxsize=65_536)  # a person's name comes back with each of their messages
 def normalise_person_name(name: str | None) -> str | None:
     """"CHEN, ALEX" → "Alex Chen"; mixed-case names ("McDonald") are kept as written."""
     if not name:
