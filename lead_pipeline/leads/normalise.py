@@ -10,6 +10,8 @@ import phonenumbers
 import tldextract
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
+from lead_pipeline.leads.keywords import Keys
+
 DEFAULT_PHONE_REGION = "US"
 # ccTLDs whose ISO 3166 code differs from the TLD.
 _TLD_REGION_EXCEPTIONS = {"uk": "GB", "eu": None}
@@ -174,9 +176,13 @@ def region_hint(domain: str | None, signature: str | None, language: str | None)
     return _place_region(signature or "") or _LANGUAGE_REGIONS.get(language or "", DEFAULT_PHONE_REGION)
 
 
+# Most signatures name no place: a substring test for each name rules the pattern out (see keywords.py).
+_PLACE_KEYS = Keys(*_PLACE_REGIONS)
+
+
 @lru_cache(maxsize=16_384)  # a person's signature comes back with each of their messages
 def _place_region(signature: str) -> str | None:
-    place = _PLACE.search(signature)
+    place = _PLACE.search(signature) if _PLACE_KEYS.any_in(signature) else None
     return _PLACE_REGIONS[place.group(1).lower()] if place else None
 
 
