@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import atexit
 import hashlib
+import itertools
 import multiprocessing
 import os
 import pickle
@@ -52,7 +53,10 @@ def map_chunks(
 
     With one worker, or a single chunk, the work runs here (starting processes costs more than it
     saves on a small window). Otherwise the process's pool of `workers` processes (see
-    `_pool_for`) gets at most two chunks per worker ahead of the one being consumed.
+    `_pool_for`) gets at most two chunks per worker ahead of the one being consumed. A pool that
+    is still starting (a second or more: a server process imports the work's modules) would leave
+    this process idle meanwhile, so until one of its workers is up the chunks are worked here, one
+    at a time; they come before any chunk given to the pool, which keeps the order.
     """
     workers = worker_count() if workers is None else workers
     iterator = iter(chunks)
@@ -73,8 +77,16 @@ def map_chunks(
     pool = _pool_for(work, workers, initializer, initargs)
     pending: deque[Future[R]] = deque()
     try:
-        pending.extend([pool.executor.submit(work, first), pool.executor.submit(work, second)])
-        for chunk in iterator:
+        remaining = itertools.chain((first, second), iterator)
+        if not pool.started.done():
+            if initializer is not None:
+                initializer(*initargs)
+            for chunk in remaining:
+                if pool.started.done():
+                    pending.append(pool.executor.submit(work, chunk))
+                    break
+                yield work(chunk)
+        for chunk in remaining:
             if len(pending) >= 2 * workers:
                 yield pending.popleft().result()
             pending.append(pool.executor.submit(work, chunk))
@@ -93,6 +105,7 @@ def map_chunks(
 class _Pool:
     executor: ProcessPoolExecutor
     key: tuple[int, str]
+    started: Future[None]  # done once a worker has started and run the initializer
     users: int = field(default=0)
 
 
@@ -122,9 +135,13 @@ def _pool_for(work: Callable[..., Any], workers: int, initializer: Callable[...,
             # the main module) once; each worker is then a cheap fork of it.
             context.set_forkserver_preload(["__main__", _module_of(work)])
             executor = ProcessPoolExecutor(workers, mp_context=context, initializer=initializer, initargs=initargs)
-            pool = _pools[key] = _Pool(executor, key)
+            pool = _pools[key] = _Pool(executor, key, executor.submit(_started))
         pool.users += 1
         return pool
+
+
+def _started() -> None:
+    """Nothing: run by the first worker, to tell that the pool has started."""
 
 
 def _release(pool: _Pool) -> None:

@@ -16,14 +16,39 @@ def _shifted(chunk: list[int]) -> tuple[int, list[int]]:
     return os.getpid(), [n + _offset for n in chunk]
 
 
+@pytest.fixture
+def no_pools():
+    parallel.shutdown_pools()
+    yield
+    parallel.shutdown_pools()
+
+
+def _started_pool(workers: int, offset: int | None = None) -> None:
+    """Start the pool for these arguments and wait for a worker: chunks then all go to the pool."""
+    initializer = dict(initializer=_set_offset, initargs=(offset,)) if offset is not None else {}
+    list(parallel.map_chunks(_shifted, [[0], [0]], workers=workers, **initializer))
+    for pool in parallel._pools.values():
+        pool.started.result()
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 def test_chunks_come_back_in_order_with_the_initialised_state(workers):
+    if workers > 1:
+        _started_pool(workers, 100)
     chunks = [list(range(start, start + 3)) for start in range(0, 30, 3)]
     results = list(parallel.map_chunks(_shifted, iter(chunks), workers=workers, initializer=_set_offset,
                                        initargs=(100,)))
     assert [values for _, values in results] == [[n + 100 for n in chunk] for chunk in chunks]
     elsewhere = {pid for pid, _ in results} - {os.getpid()}
     assert bool(elsewhere) == (workers > 1)
+    assert os.getpid() not in {pid for pid, _ in results} or workers == 1
+
+
+def test_chunks_are_worked_here_until_the_pool_has_started(no_pools):
+    results = list(parallel.map_chunks(_shifted, [[n] for n in range(4)], workers=2, initializer=_set_offset,
+                                       initargs=(3,)))
+    assert [values for _, values in results] == [[n + 3] for n in range(4)]
+    assert results[0][0] == os.getpid()  # nothing had started when the first chunk came
 
 
 def test_chunks_are_read_only_a_few_ahead_of_the_consumer():
@@ -48,14 +73,8 @@ def test_a_single_chunk_is_worked_here(monkeypatch):
     assert list(parallel.map_chunks(_shifted, [])) == []
 
 
-@pytest.fixture
-def no_pools():
-    parallel.shutdown_pools()
-    yield
-    parallel.shutdown_pools()
-
-
 def test_one_pool_serves_every_call_with_the_same_initializer(no_pools):
+    _started_pool(2, 10)
     chunks = [[n] for n in range(8)]
     pids = set()
     for _ in range(3):
@@ -88,6 +107,7 @@ def _exit_worker(chunk: list[int]) -> list[int]:
 
 
 def test_a_broken_pool_is_replaced_on_the_next_call(no_pools):
+    _started_pool(2)  # or this process would run _exit_worker itself
     with pytest.raises(parallel.BrokenProcessPool):
         list(parallel.map_chunks(_exit_worker, [[1], [2]], workers=2))
     assert not parallel._pools
