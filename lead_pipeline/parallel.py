@@ -79,12 +79,13 @@ def map_chunks(
     try:
         remaining = itertools.chain((first, second), iterator)
         if not pool.started.done():
-            if initializer is not None:
-                initializer(*initargs)
             for chunk in remaining:
                 if pool.started.done():
                     pending.append(pool.executor.submit(work, chunk))
                     break
+                # Before each chunk: another call may have set this process's state in between.
+                if initializer is not None:
+                    initializer(*initargs)
                 yield work(chunk)
         for chunk in remaining:
             if len(pending) >= 2 * workers:
@@ -135,9 +136,29 @@ def _pool_for(work: Callable[..., Any], workers: int, initializer: Callable[...,
             # the main module) once; each worker is then a cheap fork of it.
             context.set_forkserver_preload(["__main__", _module_of(work)])
             executor = ProcessPoolExecutor(workers, mp_context=context, initializer=initializer, initargs=initargs)
-            pool = _pools[key] = _Pool(executor, key, executor.submit(_started))
+            pool = _pools[key] = _Pool(executor, key, _start(executor))
         pool.users += 1
         return pool
+
+
+def _start(executor: ProcessPoolExecutor) -> Future[None]:
+    """A future done once a worker of `executor` has started.
+
+    The first submission starts the server process and waits until it has imported the work's
+    modules: a thread makes it, so that the caller can work meanwhile.
+    """
+    started: Future[None] = Future()
+
+    def start() -> None:
+        try:
+            executor.submit(_started).result()
+        except BaseException as exc:  # noqa: BLE001 - handed to whoever waits on the pool
+            started.set_exception(exc)
+        else:
+            started.set_result(None)
+
+    threading.Thread(target=start, name="worker-pool-start", daemon=True).start()
+    return started
 
 
 def _started() -> None:
