@@ -42,6 +42,7 @@ def _squash(text: str) -> str:
 _JAPANESE_COMPANY = re.compile(r"(?:株式会社|有限会社)\S+|\S+(?:株式会社|有限会社)")
 
 
+@lru_cache(maxsize=16_384)  # a person's signature comes back with each of their messages
 def company_from_signature(signature: str | None, domain: str | None, person: str | None) -> str | None:
     """The signature segment naming the sender's company.
 

@@ -1,10 +1,10 @@
 """Keyword checks that rule out a case-insensitive regular expression before it scans a text.
 
 A pattern compiled with ``re.IGNORECASE`` that can only match where one of a few literal words
-(its keys) appears cannot match a text that contains none of them. Looking for the keys, as one
-case-sensitive alternation over a folded copy of the text (folded once per text), takes a fraction
-of the time the engine needs to try a case-insensitive pattern at every position, and most texts
-contain none of them. When one appears, the pattern runs as before: keys only ever skip work,
+(its keys) appears cannot match a text that contains none of them. Looking for the keys, one
+case-sensitive substring test each over a folded copy of the text (folded once per text), takes a
+fraction of the time the engine needs to try a case-insensitive pattern at every position, and most
+texts contain none of them. When one appears, the pattern runs as before: keys only ever skip work,
 they never decide a match.
 
 Folding must equate everything ``re.IGNORECASE`` equates. ``str.lower`` does, for letters, except
@@ -15,7 +15,6 @@ point for a-z and the accented letters keys use (äöüßéèêëàâçñãóí�
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 
 _REGEX_EQUIVALENTS = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s"})
@@ -28,14 +27,19 @@ def fold(text: str) -> str:
 
 
 class Keys:
-    """A pattern's keys, looked for in one pass."""
+    """A pattern's keys, looked for in the folded text."""
 
     def __init__(self, *keys: str):
         if any(key != fold(key) for key in keys):
             raise ValueError("keys are written in lowercase")
         self.keys = keys
-        self._search = re.compile("|".join(sorted(map(re.escape, keys), key=len, reverse=True))).search
 
     def any_in(self, text: str) -> bool:
         """Whether one of the keys appears in `text`, ignoring case as re.IGNORECASE does."""
-        return self._search(fold(text)) is not None
+        # A substring test per key (a fast search in C) costs less than one alternation of them
+        # all, which the regex engine tries key by key at each position.
+        folded = fold(text)
+        for key in self.keys:
+            if key in folded:
+                return True
+        return False

@@ -10,6 +10,8 @@ import phonenumbers
 import tldextract
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
+from lead_pipeline.leads.keywords import Keys
+
 DEFAULT_PHONE_REGION = "US"
 # ccTLDs whose ISO 3166 code differs from the TLD.
 _TLD_REGION_EXCEPTIONS = {"uk": "GB", "eu": None}
@@ -117,6 +119,7 @@ def company_domain_of(address: str | None) -> str | None:
 _NAME_NOISE = re.compile(r"[\"'()]|\s+via\s+.*$", re.IGNORECASE)
 
 
+@lru_cache(maxsize=65_536)  # a person's name comes back with each of their messages
 def normalise_person_name(name: str | None) -> str | None:
     """"CHEN, ALEX" → "Alex Chen"; mixed-case names ("McDonald") are kept as written."""
     if not name:
@@ -170,32 +173,50 @@ def region_hint(domain: str | None, signature: str | None, language: str | None)
     region = region_for_domain(domain, default="")
     if region:
         return region
-    place = _PLACE.search(signature or "")
-    if place:
-        return _PLACE_REGIONS[place.group(1).lower()]
-    return _LANGUAGE_REGIONS.get(language or "", DEFAULT_PHONE_REGION)
+    return _place_region(signature or "") or _LANGUAGE_REGIONS.get(language or "", DEFAULT_PHONE_REGION)
+
+
+# Most signatures name no place: a substring test for each name rules the pattern out (see keywords.py).
+_PLACE_KEYS = Keys(*_PLACE_REGIONS)
+
+
+@lru_cache(maxsize=16_384)  # a person's signature comes back with each of their messages
+def _place_region(signature: str) -> str | None:
+    place = _PLACE.search(signature) if _PLACE_KEYS.any_in(signature) else None
+    return _PLACE_REGIONS[place.group(1).lower()] if place else None
 
 
 _MOBILE_LABEL = re.compile(r"\b(?:mobile|mob|cell|handy|portable|m[óo]vil|cellulare|whatsapp)\b|\bm[:.]", re.IGNORECASE)
-_DIGIT = re.compile(r"\d")  # what phonenumbers' matcher needs in every candidate (any Unicode digit)
+_DIGIT = re.compile(r"\d")  # what phonenumbers' matcher counts as a digit (any Unicode digit)
+# The fewest digits of a valid number: the shortest national number any region's metadata allows
+# (Niue, Saint Helena, Tokelau...; checked against the metadata in the tests). A line with fewer
+# digits holds no valid number, and most lines of a message hold none at all.
+MIN_PHONE_DIGITS = 4
 
 
 def find_phone(text: str | None, region: str = DEFAULT_PHONE_REGION) -> str | None:
     """The first valid phone number in free text, in E.164; an office line before a mobile one."""
     if not text or not _DIGIT.search(text):
         return None
-    return _find_phone(text, region)
+    found = [phone for line in text.split("\n") if len(_DIGIT.findall(line)) >= MIN_PHONE_DIGITS
+             for phone in _phones_in_line(line, region)]
+    return min(found, key=lambda item: item[0])[1] if found else None
 
 
 @lru_cache(maxsize=16_384)
-def _find_phone(text: str, region: str) -> str | None:
-    # The same signature comes back with every message of a person: match it once.
+def _phones_in_line(line: str, region: str) -> tuple[tuple[bool, str], ...]:
+    """(is mobile, E.164) of each valid number on a line, in order.
+
+    Line by line finds what the matcher finds in the whole text: its candidates never span a line
+    break, and the context it checks around one (a letter, a currency sign, a time's ":30") is
+    never a line break. The same lines come back (a person's signature, a form's phone field):
+    each is matched once.
+    """
     found = []
-    for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID):
-        line_start = text.rfind("\n", 0, match.start) + 1
-        is_mobile = bool(_MOBILE_LABEL.search(text[line_start:match.start]))
+    for match in phonenumbers.PhoneNumberMatcher(line, region, leniency=phonenumbers.Leniency.VALID):
+        is_mobile = bool(_MOBILE_LABEL.search(line, 0, match.start))
         found.append((is_mobile, phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)))
-    return min(found, key=lambda item: item[0])[1] if found else None
+    return tuple(found)
 
 
 @lru_cache(maxsize=16_384)

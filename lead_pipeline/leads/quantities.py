@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from lead_pipeline.leads.keywords import Keys
+from lead_pipeline.leads.keywords import Keys, fold
 
 CURRENCY_SYMBOLS = {"$": "USD", "US$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY", "円": "JPY", "A$": "AUD", "C$": "CAD"}
 CURRENCY_CODES = ("USD", "EUR", "GBP", "SEK", "NOK", "DKK", "CHF", "JPY", "AUD", "CAD", "INR", "SGD", "BRL", "MXN", "PLN")
@@ -163,11 +163,27 @@ _TIMELINE_KEYS = {
     "this_month": Keys("month", "within", "weeks", "monat", "mois", "mes"),
     "next_quarter": Keys("quarter", "quartal", "trimestre", "kwartaal", "来期", "四半期"),
     "this_quarter": Keys("quarter", "quartal", "trimestre", "kwartaal", "kvartal", "四半期"),
-    # a month's name; the other forms have digits
-    "date": Keys("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec", "märz", "mai", "okt",
-             "dez", "fév", "avr", "jui", "août", "déc", "ene", "abr", "ago", "dic", "gen", "mag", "giu", "lug", "set",
-             "ott"),
 }
+# Every word `_MONTHS` matches. Where the "date" pattern names a month, the month is a whole word
+# (after a space or "-", before a word boundary or a space), so a text without one of these words
+# (folded as in keywords.py) can only match the all-digit forms. Most texts have none, where a
+# part-word key ("mar" of "market", "set" of "setup") would send them through the whole pattern.
+_MONTH_WORDS = frozenset({
+    "jan", "january", "feb", "february", "mar", "march", "apr", "april", "may", "jun", "june", "jul", "july",
+    "aug", "august", "sep", "sept", "sepember", "september", "oct", "october", "nov", "november", "dec", "december",
+    "januar", "februar", "märz", "mai", "juni", "juli", "oktober", "dezember",
+    "janvier", "février", "mars", "avril", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre",
+    "enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre", "noviembre",
+    "diciembre",
+    "gennaio", "febbraio", "aprile", "maggio", "giugno", "luglio", "settembre", "ottobre", "dicembre",
+})
+_WORD = re.compile(r"\w+")
+
+
+def _names_a_month(text: str) -> bool:
+    return not _MONTH_WORDS.isdisjoint(_WORD.findall(fold(text)))
+# The branches of the "date" pattern that name no month.
+_NUMERIC_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b|[0-9０-９]{1,2}月")
 _QUARTER_KEYS = Keys("q1", "q2", "q3", "q4", "quarter", "trimestre", "quartal")
 
 _QUARTER = re.compile(
@@ -210,7 +226,10 @@ def find_timeline(text: str | None, today: date | None = None) -> str | None:
             named = _named_quarter(text, today)
             if named:
                 return named
-            if not _DIGIT.search(text) and not _TIMELINE_KEYS["date"].any_in(text):
+            if not _names_a_month(text):
+                # No month named: of the date forms, only the all-digit ones can match.
+                if _DIGIT.search(text) and _NUMERIC_DATE.search(text):
+                    return label
                 continue
         elif not _TIMELINE_KEYS[label].any_in(text):
             continue

@@ -220,6 +220,7 @@ def _is_name_of(segment: str, names: tuple[str | None, ...]) -> bool:
     return any(name and (folded.startswith(name.casefold()) or name.casefold().startswith(folded)) for name in names)
 
 
+@lru_cache(maxsize=16_384)  # a person's signature comes back with each of their messages
 def role_from_signature(signature: str | None, person: str | None = None, company: str | None = None) -> str | None:
     """The job title in a signature: the first line naming one, without the person's or company's name."""
     if not signature:

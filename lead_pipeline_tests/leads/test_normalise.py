@@ -1,4 +1,6 @@
+import phonenumbers
 import pytest
+from phonenumbers import PhoneMetadata
 
 from lead_pipeline.leads import normalise as norm
 
@@ -56,6 +58,25 @@ def test_find_phone_in_a_signature():
     signature = "Jana Novak\nHead of Data, Firma GmbH\nTel. +49 30 901820\nwww.firma.de"
     assert norm.find_phone(signature, "DE") == "+4930901820"
     assert norm.find_phone("no digits here", "US") is None
+
+
+def test_find_phone_prefers_an_office_line_and_reads_line_by_line_as_the_whole_text():
+    text = "Call me: mobile +44 7911 123456\nOffice +44 20 7946 0958 ext. 12\nAt 10:30 on 2026-03-01, 1,500 seats"
+    assert norm.find_phone(text, "GB") == "+442079460958"
+    whole = [phonenumbers.format_number(m.number, phonenumbers.PhoneNumberFormat.E164)
+             for m in phonenumbers.PhoneNumberMatcher(text, "GB", leniency=phonenumbers.Leniency.VALID)]
+    by_line = [phone for line in text.split("\n") for _, phone in norm._phones_in_line(line, "GB")]
+    assert whole == by_line == ["+447911123456", "+442079460958"]
+
+
+def test_no_region_has_a_valid_number_shorter_than_the_line_filter():
+    lengths = [
+        metadata.general_desc.possible_length
+        for metadata in [PhoneMetadata.metadata_for_region(region) for region in phonenumbers.SUPPORTED_REGIONS]
+        + [PhoneMetadata.metadata_for_nongeo_region(code) for code in phonenumbers.COUNTRY_CODES_FOR_NON_GEO_REGIONS]
+    ]
+    assert all(lengths)  # an empty list would mean any length
+    assert min(min(found) for found in lengths) == norm.MIN_PHONE_DIGITS
 
 
 def test_company_name_from_domain():

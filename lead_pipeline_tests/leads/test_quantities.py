@@ -1,5 +1,6 @@
 import pytest
 
+from lead_pipeline.leads import quantities
 from lead_pipeline.leads.quantities import Budget, find_budget, find_team_size, find_timeline
 
 
@@ -27,6 +28,11 @@ def test_find_budget(text, budget):
     ("we plan to buy this quarter", "this_quarter"),
     ("budget opens next quarter", "next_quarter"),
     ("we must decide by end of January", "date"),
+    ("go-live planned for 2026-09-01", "date"),  # no month named: the all-digit forms
+    ("導入は4月を予定しています", "date"),
+    ("ticket 2026-0901-12, 3 seats", None),
+    ("Go-live by mid-MÄRZ please", "date"),
+    ("our marketing setup for 2026 is done", None),  # "mar", "set" inside words name no month
     ("no rush at all", None),
 ])
 def test_find_timeline(text, timeline):
@@ -43,3 +49,33 @@ def test_find_timeline(text, timeline):
 ])
 def test_find_team_size(text, size):
     assert find_team_size(text) == size
+
+
+def _words_of(pattern: str) -> set[str]:
+    """Every string a pattern of literals, groups, alternatives and `?` matches."""
+    from re import _constants as c, _parser
+
+    def expand(items) -> set[str]:
+        words = {""}
+        for op, arg in items:
+            if op is c.LITERAL:
+                options = {chr(arg)}
+            elif op is c.SUBPATTERN:
+                options = expand(arg[-1])
+            elif op is c.BRANCH:
+                options = set().union(*(expand(branch) for branch in arg[1]))
+            elif op is c.IN:  # [óo] and the like
+                assert all(kind is c.LITERAL for kind, _ in arg)
+                options = {chr(code) for _, code in arg}
+            elif op is c.MAX_REPEAT and arg[:2] == (0, 1):
+                options = {""} | expand(arg[2])
+            else:
+                raise AssertionError(f"unexpected {op}")
+            words = {w + o for w in words for o in options}
+        return words
+
+    return expand(_parser.parse(pattern))
+
+
+def test_month_words_are_the_words_the_date_pattern_knows():
+    assert quantities._MONTH_WORDS == _words_of(quantities._MONTHS)
