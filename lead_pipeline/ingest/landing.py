@@ -21,6 +21,10 @@ from lead_pipeline.mail.sources import RawMessage
 ALIAS_HEADERS = ("Delivered-To", "X-Original-To", "Envelope-To", "To")
 HEADER_PEEK_BYTES = 64 * 1024
 _EMPTY_LINE = re.compile(rb"\n\r?\n")
+# The stdlib parser's test for a header line (`email.feedparser.headerRE`): a name and a colon, a
+# continuation, or a unix "From " line. The first line failing it ends the headers.
+_HEADER_LINE = re.compile(rb"^(From |[\041-\071\073-\176]*:|[\t ])")
+_PEEKED = {name.lower().encode() for name in ("Received", "Date", *ALIAS_HEADERS)}
 
 # What vouched for a delivery when it landed (`landing.signature_verification`, copied onto its leads).
 # Each webhook endpoint answers 401 unless its check passes, so the source says which check it passed.
@@ -56,21 +60,53 @@ def peek_envelope(raw: bytes) -> tuple[datetime | None, str | None]:
     head = raw[:HEADER_PEEK_BYTES]
     # What follows the first empty line is body, which the header parser would still read through.
     blank = _EMPTY_LINE.search(head)
-    headers = BytesHeaderParser(policy=compat32).parsebytes(head[: blank.end()] if blank else head)
+    headers = _peeked_headers(head[: blank.end()] if blank else head)
     received_at = None
-    for received in headers.get_all("Received") or []:
-        received_at = _parse_date(str(received).rpartition(";")[2])
+    for received in headers.get("received", []):
+        received_at = _parse_date(received.rpartition(";")[2])
         break
-    received_at = received_at or _parse_date(str(headers.get("Date") or ""))
+    received_at = received_at or _parse_date(next(iter(headers.get("date", [])), ""))
     alias = None
     for name in ALIAS_HEADERS:
-        value = headers.get(name)
+        value = next(iter(headers.get(name.lower(), [])), None)
         if value:
-            addresses = [addr for _, addr in getaddresses([str(value)]) if "@" in addr]
+            addresses = [addr for _, addr in getaddresses([value]) if "@" in addr]
             if addresses:
                 alias = addresses[0].strip().lower()
                 break
     return received_at, alias
+
+
+def _peeked_headers(head: bytes) -> dict[str, list[str]]:
+    """Values of the headers `peek_envelope` reads (lower-case name → values in order), as the stdlib's
+    compat32 header parser gives them; only those few lines are read, not the dozens a delivery carries."""
+    fields: list[list[bytes]] = []
+    keep = False
+    # The header block as `email.feedparser` delimits and folds it.
+    for line in head.splitlines(keepends=True):
+        if not _HEADER_LINE.match(line):
+            break
+        if line[:1] in b" \t":
+            if keep:
+                fields[-1].append(line)
+            continue
+        # A unix "From " line or one without a name is not a header, and the parser drops what continues it.
+        name, colon, _ = line.partition(b":")
+        keep = bool(colon) and not line.startswith(b"From ") and name.lower() in _PEEKED
+        if keep:
+            fields.append([line])
+    headers: dict[str, list[str]] = {}
+    if all(line.isascii() for lines in fields for line in lines):
+        for lines in fields:
+            # compat32's `header_source_parse`: the value after the colon, continuation lines kept.
+            name, value = b"".join(lines).decode("ascii").split(":", 1)
+            headers.setdefault(name.lower(), []).append(value.lstrip(" \t").rstrip("\r\n"))
+    else:
+        # 8-bit bytes: the stdlib decides how such a value reads.
+        parsed = BytesHeaderParser(policy=compat32).parsebytes(b"".join(line for lines in fields for line in lines))
+        for name, value in parsed.items():
+            headers.setdefault(name.lower(), []).append(str(value))
+    return headers
 
 
 def landing_id_for(source: str, delivery_key: str) -> str:

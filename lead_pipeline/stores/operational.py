@@ -71,6 +71,7 @@ class OperationalStore:
     def ensure_schema(self) -> None:
         schema.metadata.create_all(self.engine)
         self._add_missing_columns()
+        self._add_missing_indexes()
 
     def _add_missing_columns(self) -> None:
         """Columns added to a table since a store was created (all nullable) are added to it."""
@@ -87,6 +88,16 @@ class OperationalStore:
                         conn.execute(sa.text(
                             f"ALTER TABLE {preparer.format_table(table)} {add} {preparer.format_column(column)} {kind}"
                         ))
+
+    def _add_missing_indexes(self) -> None:
+        """Indexes added to a table since a store was created are built on it (`create_all` skips existing tables)."""
+        inspector = sa.inspect(self.engine)
+        with self.engine.begin() as conn:
+            for table in schema.metadata.sorted_tables:
+                existing = {index["name"] for index in inspector.get_indexes(table.name)}
+                for index in table.indexes:
+                    if index.name not in existing:
+                        index.create(conn)
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -473,22 +484,32 @@ class LeadIntegrity:
     def __init__(self, store: OperationalStore):
         self.store = store
 
-    def duplicate_identities(self) -> dict[str, int]:
-        """Groups violating lead identity: several leads for one (message, sender) or one (sender, text)."""
+    def duplicate_identities(self, window: DateWindow | None = None) -> dict[str, int]:
+        """Groups violating lead identity: several leads for one (message, sender) or one (sender, text).
+
+        With a window, the groups of the senders of the window's leads (both identities include the
+        sender, so any group holding one of the window's leads is among them)."""
         t = schema.leads
         out = {}
         for name, cols in (
             ("message_id_sender", (t.c.message_id, t.c.sender_email)),
             ("sender_content_hash", (t.c.sender_email, t.c.content_hash)),
         ):
-            groups = sa.select(*cols).group_by(*cols).having(sa.func.count() > 1).subquery()
+            leads = sa.select(*cols)
+            if window is not None:
+                senders = _touched(sa.select(t.c.sender_email), window)
+                leads = leads.where(t.c.sender_email.in_(senders))
+            groups = leads.group_by(*cols).having(sa.func.count() > 1).subquery()
             with self.store.engine.connect() as conn:
                 out[name] = int(conn.execute(sa.select(sa.func.count()).select_from(groups)).scalar_one())
         return out
 
-    def orphan_deliveries(self) -> int:
+    def orphan_deliveries(self, window: DateWindow | None = None) -> int:
+        """Deliveries (of the window's days) whose lead does not exist."""
         d, t = schema.lead_deliveries, schema.leads
         stmt = sa.select(sa.func.count()).select_from(d).where(~d.c.lead_id.in_(sa.select(t.c.lead_id)))
+        if window is not None:
+            stmt = stmt.where(_within(d.c.received_date, window))
         with self.store.engine.connect() as conn:
             return int(conn.execute(stmt).scalar_one())
 

@@ -124,6 +124,8 @@ leads = sa.Table(
     sa.Column("signature_verification", sa.String(32), nullable=True),
     sa.Column("raw_sha256", sa.String(64), nullable=True),
     sa.UniqueConstraint("message_id", "sender_email", name="uq_leads_message_sender"),
+    # Deduplication reads every lead of the senders it sees (their contacts): by index, not by a scan.
+    sa.Index("ix_leads_sender_email", "sender_email"),
 )
 
 # Every rules file that was accepted; the latest is what scoring falls back to when an edit is broken.

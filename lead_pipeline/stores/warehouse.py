@@ -157,14 +157,20 @@ def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
 
 
 def _replace(
-    conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, delete_sql: str, params: Sequence[Any]
+    conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, delete_sql: str, params: Sequence[Any] = (),
+    owned: pd.DataFrame | None = None,
 ) -> int:
-    """Delete the rows the caller owns, then insert `frame`, in one transaction."""
+    """Delete the rows the caller owns, then insert `frame`, in one transaction. `owned`, when given, is a
+    frame of the owned keys that `delete_sql` reads as the table `owned` (a join, not one parameter per key)."""
+    registered = {"incoming": frame, "owned": owned}
+    registered = {name: rows for name, rows in registered.items() if rows is not None and not rows.empty}
+    for name, rows in registered.items():
+        conn.register(name, rows)
     conn.execute("BEGIN TRANSACTION")
     try:
-        conn.execute(delete_sql, list(params))
-        if not frame.empty:
-            conn.register("incoming", frame)
+        if owned is None or "owned" in registered:
+            conn.execute(delete_sql, list(params))
+        if "incoming" in registered:
             columns = ", ".join(frame.columns)
             conn.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM incoming")
         conn.execute("COMMIT")
@@ -180,8 +186,8 @@ def _replace(
         raise
     finally:
         # Only after COMMIT or ROLLBACK: an aborted transaction refuses it, hiding the error.
-        if not frame.empty:
-            conn.unregister("incoming")
+        for name in registered:
+            conn.unregister(name)
     return len(frame)
 
 
@@ -199,27 +205,26 @@ def replace_dead_letters(conn: duckdb.DuckDBPyConnection, window: DateWindow, fr
     )
 
 
-def _ids_clause(ids: Sequence[str]) -> tuple[str, list[str]]:
-    return ", ".join("?" for _ in ids) or "NULL", list(ids)
+def _replace_by_key(
+    conn: duckdb.DuckDBPyConnection, table: str, key: str, keys: Sequence[str], frame: pd.DataFrame
+) -> int:
+    """Replace the rows of `table` whose `key` is one of `keys` with `frame`."""
+    owned = pd.DataFrame({"key": pd.Series(list(keys), dtype=object)})
+    return _replace(conn, table, frame, f"DELETE FROM {table} WHERE {key} IN (SELECT key FROM owned)", owned=owned)
 
 
 def replace_leads(conn: duckdb.DuckDBPyConnection, frame: pd.DataFrame) -> int:
-    placeholders, ids = _ids_clause(frame["lead_id"].tolist())
-    return _replace(conn, "leads", frame, f"DELETE FROM leads WHERE lead_id IN ({placeholders})", ids)
+    return _replace_by_key(conn, "leads", "lead_id", frame["lead_id"].tolist(), frame)
 
 
 def replace_contacts(conn: duckdb.DuckDBPyConnection, frame: pd.DataFrame) -> int:
-    placeholders, emails = _ids_clause(frame["contact_email"].tolist())
-    return _replace(conn, "contacts", frame, f"DELETE FROM contacts WHERE contact_email IN ({placeholders})", emails)
+    return _replace_by_key(conn, "contacts", "contact_email", frame["contact_email"].tolist(), frame)
 
 
 def replace_lead_attachments(
     conn: duckdb.DuckDBPyConnection, lead_ids: Sequence[str], frame: pd.DataFrame
 ) -> int:
-    placeholders, ids = _ids_clause(list(lead_ids))
-    return _replace(
-        conn, "lead_attachments", frame, f"DELETE FROM lead_attachments WHERE lead_id IN ({placeholders})", ids
-    )
+    return _replace_by_key(conn, "lead_attachments", "lead_id", lead_ids, frame)
 
 
 def message_rows(messages: pd.DataFrame, lead_of: dict[str, tuple[str, bool]]) -> pd.DataFrame:

@@ -111,3 +111,19 @@ def test_small_chunks_in_worker_processes_give_what_one_process_gives(settings, 
         run_pipeline(settings, instance, all_days=True)  # rewrites only what differs
         assert _contents(settings) == first
     assert pooled.parsed == len(_labels())
+
+
+def test_a_backfill_of_several_runs_renders_the_kpi_report_once_in_its_last_run(settings, monkeypatch):
+    import lead_pipeline.runner as runner
+
+    ranges_of = runner.day_ranges
+    monkeypatch.setattr(runner, "day_ranges", lambda days: ranges_of(days, max_messages=sum(days.values()) // 2))
+    with dg.instance_for_test() as instance:
+        summary = run_pipeline(settings, instance)
+        runs = instance.get_runs(dg.RunsFilter(job_name="process_partitions"), ascending=True)
+        materialized = {run.run_id: {event.dagster_event.asset_key for event in
+                                     instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)}
+                        for run in runs}
+    assert len(runs) > 1
+    assert [run.run_id for run in runs if dg.AssetKey("kpi_report") in materialized[run.run_id]] == [runs[-1].run_id]
+    assert all(dg.AssetKey("scored_leads") in assets for assets in materialized.values())

@@ -67,3 +67,45 @@ def test_header_like_lines_of_the_body_are_not_headers_whatever_the_line_ends():
         assert (received_at, alias) == (datetime(2026, 11, 3, 10, tzinfo=UTC), "sales@yourcompany.example")
     # No empty line at all: every line is read as a header, as before.
     assert peek_envelope(b"Delivered-To: jobs@yourcompany.example\r\nSubject: hi")[1] == "jobs@yourcompany.example"
+
+
+def _envelope_by_the_stdlib_parser(raw: bytes) -> tuple[datetime | None, str | None]:
+    """What `peek_envelope` gave when it parsed every header with `email`'s compat32 parser: the oracle."""
+    from email.parser import BytesHeaderParser
+    from email.policy import compat32
+    from email.utils import getaddresses
+
+    from lead_pipeline.ingest.landing import ALIAS_HEADERS, HEADER_PEEK_BYTES, _EMPTY_LINE, _parse_date
+
+    head = raw[:HEADER_PEEK_BYTES]
+    blank = _EMPTY_LINE.search(head)
+    headers = BytesHeaderParser(policy=compat32).parsebytes(head[: blank.end()] if blank else head)
+    received = [str(value) for value in headers.get_all("Received") or []]
+    received_at = (_parse_date(received[0].rpartition(";")[2]) if received else None) or _parse_date(
+        str(headers.get("Date") or ""))
+    for name in ALIAS_HEADERS:
+        addresses = [addr for _, addr in getaddresses([str(headers.get(name) or "")]) if "@" in addr]
+        if addresses:
+            return received_at, addresses[0].strip().lower()
+    return received_at, None
+
+
+def test_reading_only_the_envelope_headers_gives_what_parsing_every_header_gives():
+    from lead_pipeline.settings import SAMPLE_INBOX
+
+    odd = [
+        b"From sender Mon Nov  2 10:00:00 2026\nReceived: by a; Mon, 2 Nov 2026 10:00:00 +0000\n\tcont\nTo: a@b.example\n\nx",
+        b" continued first\nTo: a@b.example\n\nbody",
+        b"X-A: 1\n: no name\n\tcontinued\nTo: <a@b.example>,\n d@e.example\nnot a header\nDate: Tue, 3 Nov 2026 10:00:00 +0100\n\n",
+        b"Subject: hi\r\nTO: A@B.example\r\nDATE: Tue, 3 Nov 2026 10:00:00 +0100\r\n\r\n",
+        b"To : a@b.example\nDate: Tue, 3 Nov 2026 10:00:00 +0100\n\n",
+        b"Received: 1\rDelivered-To: q@r.example\r\r",
+        b"To: \xc3\xa9l\xc3\xa8ve <e@x.example>\nDate: Tue, 3 Nov 2026 10:00:00 +0100\n\n",
+        b"Delivered-To:\nTo: z@y.example\nReceived: from a by b;\n Wed, 4 Nov 2026 10:00:00 -0500\n"
+        b"Received: x; Tue, 3 Nov 2026 10:00:00 +0100\n\n",
+        b"",
+    ]
+    samples = [path.read_bytes() for path in sorted(SAMPLE_INBOX.rglob("*.eml"))]
+    assert samples
+    for raw in odd + samples:
+        assert peek_envelope(raw) == _envelope_by_the_stdlib_parser(raw), raw[:200]

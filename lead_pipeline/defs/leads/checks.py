@@ -16,12 +16,15 @@ def _run_window(context: dg.AssetCheckExecutionContext):
 
 
 @dg.asset_check(asset=deduplicated_leads, blocking=True, description="One lead per (message, sender) and per (sender, text); every delivery has its lead.")
-def leads_have_unique_keys(lead_store: LeadStoreResource) -> dg.AssetCheckResult:
+def leads_have_unique_keys(
+    context: dg.AssetCheckExecutionContext, lead_store: LeadStoreResource
+) -> dg.AssetCheckResult:
     from lead_pipeline.stores.operational import LeadIntegrity
 
     integrity = LeadIntegrity(lead_store.open())
-    duplicates = integrity.duplicate_identities()
-    orphans = integrity.orphan_deliveries()
+    window = _run_window(context)
+    duplicates = integrity.duplicate_identities(window)
+    orphans = integrity.orphan_deliveries(window)
     return dg.AssetCheckResult(
         passed=not any(duplicates.values()) and orphans == 0,
         metadata={**{f"duplicate_{k}": v for k, v in duplicates.items()}, "orphan_deliveries": orphans},
