@@ -7,7 +7,6 @@ sweep of a large mailbox stays cheap; full parsing happens per daily partition a
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -16,15 +15,12 @@ from email.policy import compat32
 from email.utils import getaddresses, parsedate_to_datetime
 from typing import Any
 
+from lead_pipeline.mail.header_block import header_items, split_header_block
 from lead_pipeline.mail.sources import RawMessage
 
 ALIAS_HEADERS = ("Delivered-To", "X-Original-To", "Envelope-To", "To")
 HEADER_PEEK_BYTES = 64 * 1024
-_EMPTY_LINE = re.compile(rb"\n\r?\n")
-# The stdlib parser's test for a header line (`email.feedparser.headerRE`): a name and a colon, a
-# continuation, or a unix "From " line. The first line failing it ends the headers.
-_HEADER_LINE = re.compile(rb"^(From |[\041-\071\073-\176]*:|[\t ])")
-_PEEKED = {name.lower().encode() for name in ("Received", "Date", *ALIAS_HEADERS)}
+_PEEKED = {name.lower() for name in ("Received", "Date", *ALIAS_HEADERS)}
 
 # What vouched for a delivery when it landed (`landing.signature_verification`, copied onto its leads).
 # Each webhook endpoint answers 401 unless its check passes, so the source says which check it passed.
@@ -57,10 +53,9 @@ def _parse_date(value: str | None) -> datetime | None:
 
 def peek_envelope(raw: bytes) -> tuple[datetime | None, str | None]:
     """Arrival time (topmost `Received`, else `Date`) and receiving alias, from the headers only."""
-    head = raw[:HEADER_PEEK_BYTES]
     # What follows the first empty line is body, which the header parser would still read through.
-    blank = _EMPTY_LINE.search(head)
-    headers = _peeked_headers(head[: blank.end()] if blank else head)
+    block, _ = split_header_block(raw[:HEADER_PEEK_BYTES])
+    headers = _peeked_headers(block)
     received_at = None
     for received in headers.get("received", []):
         received_at = _parse_date(received.rpartition(";")[2])
@@ -77,35 +72,18 @@ def peek_envelope(raw: bytes) -> tuple[datetime | None, str | None]:
     return received_at, alias
 
 
-def _peeked_headers(head: bytes) -> dict[str, list[str]]:
+def _peeked_headers(block: bytes) -> dict[str, list[str]]:
     """Values of the headers `peek_envelope` reads (lower-case name → values in order), as the stdlib's
-    compat32 header parser gives them; only those few lines are read, not the dozens a delivery carries."""
-    fields: list[list[bytes]] = []
-    keep = False
-    # The header block as `email.feedparser` delimits and folds it.
-    for line in head.splitlines(keepends=True):
-        if not _HEADER_LINE.match(line):
-            break
-        if line[:1] in b" \t":
-            if keep:
-                fields[-1].append(line)
-            continue
-        # A unix "From " line or one without a name is not a header, and the parser drops what continues it.
-        name, colon, _ = line.partition(b":")
-        keep = bool(colon) and not line.startswith(b"From ") and name.lower() in _PEEKED
-        if keep:
-            fields.append([line])
+    compat32 header parser gives them."""
+    items = header_items(block)
+    if items is None or not block.isascii():
+        # A defect (the stdlib decides where the headers end) or 8-bit bytes (it decides how they read).
+        items = [(name, str(value)) for name, value in BytesHeaderParser(policy=compat32).parsebytes(block).items()]
     headers: dict[str, list[str]] = {}
-    if all(line.isascii() for lines in fields for line in lines):
-        for lines in fields:
-            # compat32's `header_source_parse`: the value after the colon, continuation lines kept.
-            name, value = b"".join(lines).decode("ascii").split(":", 1)
-            headers.setdefault(name.lower(), []).append(value.lstrip(" \t").rstrip("\r\n"))
-    else:
-        # 8-bit bytes: the stdlib decides how such a value reads.
-        parsed = BytesHeaderParser(policy=compat32).parsebytes(b"".join(line for lines in fields for line in lines))
-        for name, value in parsed.items():
-            headers.setdefault(name.lower(), []).append(str(value))
+    for name, value in items:
+        key = name.lower()
+        if key in _PEEKED:
+            headers.setdefault(key, []).append(value)
     return headers
 
 

@@ -30,21 +30,14 @@ it to that.
 from __future__ import annotations
 
 import itertools
-import re
 
 import fast_mail_parser
 
+from lead_pipeline.mail.header_block import header_items, split_header_block
 from lead_pipeline.mail.parts import MAX_DEPTH, MAX_PARTS, Part, limit_structure, part_meta, transfer_encoding
 
 __all__ = ["header_value", "parse_fast"]
 
-# One field of a header block, found after the line break before it: the name, then the value
-# after the colon and its leading blanks, folds included, up to a line break that does not fold.
-_FIELD_RE = re.compile(r"\n([\x21-\x39\x3b-\x7e]+):[ \t]*([^\n]*(?:\n[ \t][^\n]*)*)")
-# A line that neither starts a field nor folds one ("From ...", no colon, a "--" line), found
-# after the line break before it; the end of the block is no line.
-_BAD_LINE_RE = re.compile(r"\n(?:--|(?![ \t]|[\x21-\x39\x3b-\x7e]+:|\Z))")
-_BLANK_LINE_RE = re.compile(rb"\n\r?\n")
 _UNENCODED = frozenset({"", "7bit", "8bit", "binary"})
 _NO_NODE = object()  # past a tree node's last child
 _B64_KEEP_TAIL = 100  # bytes of each base64 body kept for the limit check (see _Layout.check_limits)
@@ -235,32 +228,14 @@ class _Layout:
 
     # -- raw-byte rules -------------------------------------------------------------------
     def header_block(self, start: int) -> tuple[list[tuple[str, bytes]], int]:
-        """(raw header items, body start) with the stdlib feedparser's rules; declines on defects.
-
-        Every line up to the blank one must start a field (a name and a colon) or continue one
-        (a space or tab). Anything else - a bare CR, a line without a colon, a leading
-        continuation, an mbox "From " line, a "--" line - is a defect or a different split in
-        the stdlib: decline. Values are what :func:`header_value` makes of the raw bytes.
-        """
-        data = self.data
-        if data.startswith(b"\n", start) or data.startswith(b"\r\n", start):
-            return [], start + (1 if data[start] == 0x0A else 2)
-        blank = _BLANK_LINE_RE.search(data, start)
-        if blank is None:
-            block, body_start = data[start:], len(data)
-        else:
-            block, body_start = data[start : blank.start() + 1], blank.end()
-        text = block.decode("ascii", "surrogateescape")
-        if not text or text[0] in " \t" or ("\r" in text and text.count("\r") != text.count("\r\n")):
+        """(raw header items, body start) with the stdlib feedparser's rules; declines on defects
+        (see :func:`header_block.header_items`)."""
+        block, body_start = split_header_block(self.data, start)
+        if not block and body_start == start:
+            raise _Decline  # no header block at all: the data ends here
+        items = header_items(block)
+        if items is None:
             raise _Decline
-        padded = "\n" + text
-        if _BAD_LINE_RE.search(padded) is not None:
-            raise _Decline
-        # policy.header_source_parse: the name as written; the value with its folds, minus the EOL
-        # and its leading blanks (see header_value), all fields in one pass over the decoded block
-        items = _FIELD_RE.findall(padded)
-        if "\r" in text:
-            items = [(name, value.rstrip("\r\n")) for name, value in items]
         return items, body_start
 
     def next_delimiter(self, pos: int, boundaries: tuple[bytes, ...]):

@@ -47,6 +47,7 @@ from lead_pipeline.mail.clean import (
     signature_fields,
 )
 from lead_pipeline.mail.fastpath import header_value, parse_fast
+from lead_pipeline.mail.header_block import BLANK_LINE_RE
 from lead_pipeline.mail.parts import MAX_DEPTH, MAX_PARTS, limit_structure, parse_stdlib
 
 __all__ = [
@@ -474,7 +475,6 @@ def _signature_fields(signature: str | None, sender: str, warnings: _Warnings) -
 # Raw-bytes checks (before parsing)
 # --------------------------------------------------------------------------------------------
 
-_BLANK_LINE_RE = re.compile(rb"\n\r?\n")  # a literal first byte: searched at memchr speed
 _HEADER_LINE_RE = re.compile(rb"(?m)^[\x21-\x39\x3b-\x7e]{1,200}[ \t]*:")
 
 
@@ -482,7 +482,7 @@ def _check_rfc5322(raw: bytes) -> bytes:
     """Reject bytes that cannot be a message; return the bytes to parse (without a UTF-8 BOM)."""
     data = raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw  # UTF-8 BOM from some exporters
     # the header block ends at the first blank line (CRLF or LF)
-    blank = _BLANK_LINE_RE.search(data)
+    blank = BLANK_LINE_RE.search(data)
     end = len(data) if blank is None else blank.start() - (blank.start() > 0 and data[blank.start() - 1] == 0x0D)
     if data.find(b"\x00", 0, end) != -1:
         raise MessageRejected("not_rfc5322: NUL byte in header block")

@@ -75,10 +75,11 @@ def _envelope_by_the_stdlib_parser(raw: bytes) -> tuple[datetime | None, str | N
     from email.policy import compat32
     from email.utils import getaddresses
 
-    from lead_pipeline.ingest.landing import ALIAS_HEADERS, HEADER_PEEK_BYTES, _EMPTY_LINE, _parse_date
+    from lead_pipeline.ingest.landing import ALIAS_HEADERS, HEADER_PEEK_BYTES, _parse_date
+    from lead_pipeline.mail.header_block import BLANK_LINE_RE
 
     head = raw[:HEADER_PEEK_BYTES]
-    blank = _EMPTY_LINE.search(head)
+    blank = BLANK_LINE_RE.search(head)
     headers = BytesHeaderParser(policy=compat32).parsebytes(head[: blank.end()] if blank else head)
     received = [str(value) for value in headers.get_all("Received") or []]
     received_at = (_parse_date(received[0].rpartition(";")[2]) if received else None) or _parse_date(
