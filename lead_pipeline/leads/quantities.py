@@ -119,13 +119,23 @@ def find_budget(text: str | None) -> Budget | None:
     return Budget(amount, currency)
 
 
-_MONTHS = (
-    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|"
-    r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|januar|februar|märz|mai|juni|juli|oktober|dezember|"
-    r"janvier|février|mars|avril|juin|juillet|août|septembre|octobre|novembre|décembre|"
-    r"enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre|"
-    r"gennaio|febbraio|aprile|maggio|giugno|luglio|settembre|ottobre|dicembre)"
-)
+# Every month name the "date" pattern knows (English, German, French, Spanish, Italian, and the
+# "sepember" slip). Where the pattern names a month, it is a whole word (after a space or "-",
+# before a word boundary or a space), so a text without one of these words (folded as in
+# keywords.py) can only match the all-digit forms. Most texts have none, where a part-word key
+# ("mar" of "market", "set" of "setup") would send them through the whole pattern.
+_MONTH_WORDS = frozenset({
+    "jan", "january", "feb", "february", "mar", "march", "apr", "april", "may", "jun", "june", "jul", "july",
+    "aug", "august", "sep", "sept", "sepember", "september", "oct", "october", "nov", "november", "dec", "december",
+    "januar", "februar", "märz", "mai", "juni", "juli", "oktober", "dezember",
+    "janvier", "février", "mars", "avril", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre",
+    "enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre", "noviembre",
+    "diciembre",
+    "gennaio", "febbraio", "aprile", "maggio", "giugno", "luglio", "settembre", "ottobre", "dicembre",
+})
+_MONTHS = "(?:" + "|".join(sorted(_MONTH_WORDS, key=lambda word: (-len(word), word))) + ")"
+# The branches of the "date" pattern that name no month.
+_NUMERIC_DATES = r"\b\d{4}-\d{2}-\d{2}\b|[0-9０-９]{1,2}月"
 
 
 def _words(pattern: str) -> re.Pattern[str]:
@@ -152,7 +162,7 @@ _TIMELINES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("date", re.compile(
         rf"\b(?:by|before|until|no\s+later\s+than|from|starting(?:\s+from)?|in|bis|avant|antes\s+del?|ab|dès|entro)"
         rf"\s+(?:the\s+)?(?:end\s+of\s+|mid[- ]|early\s+|late\s+)?(?:\d{{1,2}}(?:st|nd|rd|th|\.)?\s+)?{_MONTHS}\b"
-        rf"|\b{_MONTHS}\s+\d{{4}}\b|\b\d{{4}}-\d{{2}}-\d{{2}}\b|[0-9０-９]{{1,2}}月",
+        rf"|\b{_MONTHS}\s+\d{{4}}\b|{_NUMERIC_DATES}",
         re.IGNORECASE)),
 )
 # Words one of which each timeline pattern needs (see keywords.py): most texts name none.
@@ -164,26 +174,14 @@ _TIMELINE_KEYS = {
     "next_quarter": Keys("quarter", "quartal", "trimestre", "kwartaal", "来期", "四半期"),
     "this_quarter": Keys("quarter", "quartal", "trimestre", "kwartaal", "kvartal", "四半期"),
 }
-# Every word `_MONTHS` matches. Where the "date" pattern names a month, the month is a whole word
-# (after a space or "-", before a word boundary or a space), so a text without one of these words
-# (folded as in keywords.py) can only match the all-digit forms. Most texts have none, where a
-# part-word key ("mar" of "market", "set" of "setup") would send them through the whole pattern.
-_MONTH_WORDS = frozenset({
-    "jan", "january", "feb", "february", "mar", "march", "apr", "april", "may", "jun", "june", "jul", "july",
-    "aug", "august", "sep", "sept", "sepember", "september", "oct", "october", "nov", "november", "dec", "december",
-    "januar", "februar", "märz", "mai", "juni", "juli", "oktober", "dezember",
-    "janvier", "février", "mars", "avril", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre",
-    "enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre", "noviembre",
-    "diciembre",
-    "gennaio", "febbraio", "aprile", "maggio", "giugno", "luglio", "settembre", "ottobre", "dicembre",
-})
 _WORD = re.compile(r"\w+")
+_NUMERIC_DATE = re.compile(_NUMERIC_DATES)
 
 
 def _names_a_month(text: str) -> bool:
     return not _MONTH_WORDS.isdisjoint(_WORD.findall(fold(text)))
-# The branches of the "date" pattern that name no month.
-_NUMERIC_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b|[0-9０-９]{1,2}月")
+
+
 _QUARTER_KEYS = Keys("q1", "q2", "q3", "q4", "quarter", "trimestre", "quartal")
 
 _QUARTER = re.compile(
