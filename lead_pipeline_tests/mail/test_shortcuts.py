@@ -16,7 +16,7 @@ from pathlib import Path
 import filetype
 import pytest
 
-from lead_pipeline.mail import clean, fastpath, mime, parts
+from lead_pipeline.mail import clean, fastpath, header_block, mime, parts
 from lead_pipeline.mail.mime import parse_message
 from lead_pipeline_tests.mail import test_clean as tc
 from lead_pipeline_tests.mail import test_fastpath as tf
@@ -404,7 +404,7 @@ def reference_header_block(data: bytes, start: int):
     """The header block rule as first written: line regexes, then a split between fields."""
     if data.startswith(b"\n", start) or data.startswith(b"\r\n", start):
         return [], start + (1 if data[start] == 0x0A else 2)
-    blank = fastpath._BLANK_LINE_RE.search(data, start)
+    blank = header_block.BLANK_LINE_RE.search(data, start)
     block, body_start = (data[start:], len(data)) if blank is None else (data[start : blank.start() + 1], blank.end())
     if (_BAD_FIRST_LINE_RE.match(block) or _BAD_LINE_RE.search(block)
             or (b"\r" in block and block.count(b"\r") != block.count(b"\r\n"))):
