@@ -5,10 +5,12 @@ makes them use more than one. Chunks go to the workers with only a few in flight
 come back in order, so memory holds a handful of chunks whatever the number of messages, and the
 caller writes each result as it arrives.
 
-Starting a pool costs about a second (a server process importing the work's modules, then the
+Starting a pool costs a second or more (a server process importing the work's modules, then the
 workers), and a fresh worker has none of the caches the work fills as it goes (signatures, domains,
 phone lines seen before). So the pool is started once per process, at its first use, and kept for
-every later call with the same worker count and initializer; it is shut down when the process exits.
+every later call with the same worker count, whatever its work and initializer (a backfill run
+alternates parsing and extraction): each worker runs a call's initializer before its first chunk
+of that call's kind. The pool is shut down when the process exits.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -74,14 +77,15 @@ def map_chunks(
             yield work(chunk)
         return
 
-    pool = _pool_for(work, workers, initializer, initargs)
+    pool = _pool_for(work, workers)
+    task = partial(_initialised, work, _Setup.of(initializer, initargs))
     pending: deque[Future[R]] = deque()
     try:
         remaining = itertools.chain((first, second), iterator)
         if not pool.started.done():
             for chunk in remaining:
                 if pool.started.done():
-                    pending.append(pool.executor.submit(work, chunk))
+                    pending.append(pool.executor.submit(task, chunk))
                     break
                 # Before each chunk: another call may have set this process's state in between.
                 if initializer is not None:
@@ -90,7 +94,7 @@ def map_chunks(
         for chunk in remaining:
             if len(pending) >= 2 * workers:
                 yield pending.popleft().result()
-            pending.append(pool.executor.submit(work, chunk))
+            pending.append(pool.executor.submit(task, chunk))
         while pending:
             yield pending.popleft().result()
     except BrokenProcessPool:
@@ -105,38 +109,59 @@ def map_chunks(
 @dataclass(eq=False)
 class _Pool:
     executor: ProcessPoolExecutor
-    key: tuple[int, str]
-    started: Future[None]  # done once a worker has started and run the initializer
+    workers: int
+    started: Future[None]  # done once a worker has started
     users: int = field(default=0)
 
 
-# The pools of this process by (workers, digest of the initializer and its arguments); usually one.
-_pools: dict[tuple[int, str], _Pool] = {}
+@dataclass(frozen=True)
+class _Setup:
+    """A call's initializer and its arguments, pickled once per call rather than once per chunk."""
+
+    digest: str
+    pickled: bytes
+
+    @classmethod
+    def of(cls, initializer: Callable[..., None] | None, initargs: tuple[Any, ...]) -> _Setup | None:
+        if initializer is None:
+            return None
+        pickled = pickle.dumps((initializer, initargs))
+        return cls(hashlib.sha256(pickled).hexdigest(), pickled)
+
+
+# The setup this worker process last ran (a worker serves calls of every kind, one chunk at a time).
+_setup_done: str | None = None
+
+
+def _initialised(work: Callable[[T], R], setup: _Setup | None, chunk: T) -> R:
+    global _setup_done
+    if setup is not None and _setup_done != setup.digest:
+        initializer, initargs = pickle.loads(setup.pickled)
+        initializer(*initargs)
+        _setup_done = setup.digest
+    return work(chunk)
+
+
+# The pools of this process by worker count; usually one.
+_pools: dict[int, _Pool] = {}
 _lock = threading.Lock()  # Dagster may run steps on several threads of one process
 
 
-def _pool_for(work: Callable[..., Any], workers: int, initializer: Callable[..., None] | None,
-              initargs: tuple[Any, ...]) -> _Pool:
-    """The pool for these workers and initializer, started at the first call that needs it.
-
-    Workers run the initializer once, when they start, so a pool serves only calls with an equal
-    initializer and arguments (compared by their pickled form, which is what the workers receive).
-    A pool for other arguments replaces the idle ones rather than adding to them.
-    """
-    key = (workers, hashlib.sha256(pickle.dumps((initializer, initargs))).hexdigest())
+def _pool_for(work: Callable[..., Any], workers: int) -> _Pool:
+    """The pool of this many workers, started at the first call that needs it."""
     with _lock:
-        pool = _pools.get(key)
+        pool = _pools.get(workers)
         if pool is None:
             for idle in [p for p in _pools.values() if p.users == 0]:
-                del _pools[idle.key]
+                del _pools[idle.workers]
                 idle.executor.shutdown(wait=False, cancel_futures=True)
             context = multiprocessing.get_context("forkserver")
             # "forkserver": the caller may be a multi-threaded Dagster run, which it is not safe to
-            # fork. The server process, started once per process, imports the work's module (and
-            # the main module) once; each worker is then a cheap fork of it.
+            # fork. The server process, started once per process, imports the first work's module
+            # (and the main module) once; each worker is then a cheap fork of it.
             context.set_forkserver_preload(["__main__", _module_of(work)])
-            executor = ProcessPoolExecutor(workers, mp_context=context, initializer=initializer, initargs=initargs)
-            pool = _pools[key] = _Pool(executor, key, _start(executor))
+            executor = ProcessPoolExecutor(workers, mp_context=context)
+            pool = _pools[workers] = _Pool(executor, workers, _start(executor))
         pool.users += 1
         return pool
 
@@ -172,8 +197,8 @@ def _release(pool: _Pool) -> None:
 
 def _discard(pool: _Pool) -> None:
     with _lock:
-        if _pools.get(pool.key) is pool:
-            del _pools[pool.key]
+        if _pools.get(pool.workers) is pool:
+            del _pools[pool.workers]
     pool.executor.shutdown(wait=False, cancel_futures=True)
 
 
@@ -188,8 +213,9 @@ def shutdown_pools() -> None:
 
 def _forget_inherited_pools() -> None:
     # A forked child shares none of its parent's workers: it must not use or stop them.
-    global _lock
+    global _lock, _setup_done
     _pools.clear()
+    _setup_done = None
     _lock = threading.Lock()
 
 

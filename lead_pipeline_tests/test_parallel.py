@@ -85,21 +85,41 @@ def test_one_pool_serves_every_call_with_the_same_initializer(no_pools):
     assert len(parallel._pools) == 1
 
 
-def test_other_initializer_arguments_get_a_pool_of_their_own_in_place_of_the_idle_one(no_pools):
-    chunks = [[n] for n in range(4)]
-    for offset in (1, 2, 1):
-        results = list(parallel.map_chunks(_shifted, chunks, workers=2, initializer=_set_offset, initargs=(offset,)))
-        assert [values for _, values in results] == [[n + offset] for n in range(4)]
+def _doubled(chunk: list[int]) -> tuple[int, list[int]]:
+    return os.getpid(), [2 * n for n in chunk]
+
+
+def test_calls_of_every_kind_share_the_pool_each_worker_set_up_for_the_call_it_serves(no_pools):
+    _started_pool(2, 1)
+    chunks = [[n] for n in range(6)]
+    pids = set()
+    for offset in (1, 2, None, 1):
+        if offset is None:
+            results = list(parallel.map_chunks(_doubled, chunks, workers=2))
+            assert [values for _, values in results] == [[2 * n] for n in range(6)]
+        else:
+            results = list(parallel.map_chunks(_shifted, chunks, workers=2, initializer=_set_offset,
+                                               initargs=(offset,)))
+            assert [values for _, values in results] == [[n + offset] for n in range(6)]
         assert len(parallel._pools) == 1
+        pids |= {pid for pid, _ in results}
+    assert len(pids) <= 2 and os.getpid() not in pids  # the same two workers throughout
 
 
-def test_a_pool_in_use_is_not_replaced(no_pools):
+def test_a_call_while_another_is_in_flight_shares_its_pool(no_pools):
     busy = parallel.map_chunks(_shifted, [[n] for n in range(6)], workers=2, initializer=_set_offset, initargs=(0,))
     assert next(busy)[1] == [0]
     other = list(parallel.map_chunks(_shifted, [[1], [2]], workers=2, initializer=_set_offset, initargs=(5,)))
     assert [values for _, values in other] == [[6], [7]]
     assert [values for _, values in busy] == [[n] for n in range(1, 6)]
-    assert len(parallel._pools) == 2
+    assert len(parallel._pools) == 1
+
+
+def test_a_pool_of_another_size_replaces_the_idle_one(no_pools):
+    for workers in (2, 3):
+        results = list(parallel.map_chunks(_shifted, [[1], [2], [3]], workers=workers))
+        assert [values for _, values in results] == [[1], [2], [3]]
+        assert list(parallel._pools) == [workers]
 
 
 def _exit_worker(chunk: list[int]) -> list[int]:
