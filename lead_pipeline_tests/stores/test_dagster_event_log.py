@@ -13,6 +13,19 @@ def daily_rows(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata={"days": len(context.partition_keys)})
 
 
+def _stock_instance(settings: Settings) -> dg.DagsterInstance:
+    """The same files, read by the stock storage (what `dagster dev` on a plain instance would use)."""
+    stock_home = settings.dagster_home / "stock"
+    stock_home.mkdir(exist_ok=True)
+    (stock_home / "dagster.yaml").write_text(
+        f"telemetry:\n  enabled: false\nevent_log_storage:\n  module: dagster._core.storage.event_log\n"
+        f"  class: SqliteEventLogStorage\n  config:\n    base_dir: {settings.dagster_home / 'history' / 'runs'}\n"
+        f"run_storage:\n  module: dagster._core.storage.runs\n  class: SqliteRunStorage\n"
+        f"  config:\n    base_dir: {settings.dagster_home / 'history'}\n"
+    )
+    return dg.DagsterInstance.from_config(str(stock_home))
+
+
 def test_the_instance_of_a_bare_run_keeps_what_the_stock_sqlite_event_log_keeps(pipeline_env, tmp_path):
     settings = Settings.from_env()
     job = dg.Definitions(assets=[daily_rows], jobs=[dg.define_asset_job("daily", partitions_def=days)]).resolve_job_def("daily")
@@ -22,16 +35,11 @@ def test_the_instance_of_a_bare_run_keeps_what_the_stock_sqlite_event_log_keeps(
         for _ in range(2):
             assert job.execute_in_process(instance=instance, tags=range_tags).success
         run_ids = [run.run_id for run in instance.get_runs()]
-    # The same files, read by the stock storage (what `dagster dev` on a plain instance would use).
-    stock_home = settings.dagster_home / "stock"
-    stock_home.mkdir()
-    (stock_home / "dagster.yaml").write_text(
-        f"telemetry:\n  enabled: false\nevent_log_storage:\n  module: dagster._core.storage.event_log\n"
-        f"  class: SqliteEventLogStorage\n  config:\n    base_dir: {settings.dagster_home / 'history' / 'runs'}\n"
-        f"run_storage:\n  module: dagster._core.storage.runs\n  class: SqliteRunStorage\n"
-        f"  config:\n    base_dir: {settings.dagster_home / 'history'}\n"
-    )
-    with dg.DagsterInstance.from_config(str(stock_home)) as stock:
+        # Its connections are still open: another reader sees every committed event all the same.
+        with _stock_instance(settings) as stock:
+            assert stock.get_materialized_partitions(daily_rows.key) == {"2026-01-01", "2026-01-02", "2026-01-03"}
+            assert len(stock.all_logs(run_ids[0])) == len(instance.all_logs(run_ids[0]))
+    with _stock_instance(settings) as stock:
         assert sorted(run.run_id for run in stock.get_runs()) == sorted(run_ids)
         materialized = stock.fetch_materializations(daily_rows.key, limit=100).records
         assert sorted(record.partition_key for record in materialized) == sorted(
