@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
@@ -41,6 +42,30 @@ _NOT_A_BUDGET = re.compile(
 
 # Every amount has a digit; every amount that counts names a currency by one of these.
 _DIGIT = re.compile(r"\d")
+# An amount's first digit comes at most this far after its start: a currency symbol or code
+# (three characters at most) and one space.
+_AMOUNT_REACH = 4
+
+
+def _amounts(pattern: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
+    """`pattern.finditer(text)` for `_RANGE` and `_AMOUNT`, trying only where an amount can start.
+
+    The regex engine tries these case-insensitive patterns at every position of the text, most of
+    them far from any digit. A match starts at most `_AMOUNT_REACH` characters before the first
+    digit after where the last one ended, so trying those starts in order, then the next digit's,
+    finds the same matches (`match` at a position sees the text before it, as `\b` needs).
+    """
+    position = 0
+    while (digit := _DIGIT.search(text, position)) is not None:
+        first_digit = digit.start()
+        for start in range(max(position, first_digit - _AMOUNT_REACH), first_digit + 1):
+            match = pattern.match(text, start)
+            if match:  # never empty: it holds a digit
+                yield match
+                position = match.end()
+                break
+        else:
+            position = first_digit + 1
 _CURRENCY_KEYS = Keys("$", "€", "£", "¥", "円", *(code.lower() for code in CURRENCY_CODES), *_CURRENCY_WORDS)
 
 
@@ -96,13 +121,13 @@ def find_budget(text: str | None) -> Budget | None:
         return None  # no amount with a currency: no candidate
     candidates: list[tuple[int, float, str]] = []  # (position, amount, currency)
     covered: list[tuple[int, int]] = []
-    for match in _RANGE.finditer(text):
+    for match in _amounts(_RANGE, text):
         currency = _currency(match.group("lopre"), match.group("lopost"), match.group("hipre"), match.group("hipost"))
         high = _amount(match, "hi")
         if currency and high is not None:
             candidates.append((match.start(), high, currency))
             covered.append(match.span())
-    for match in _AMOUNT.finditer(text):
+    for match in _amounts(_AMOUNT, text):
         if any(start <= match.start() < end for start, end in covered):
             continue
         currency = _currency(match.group("xpre"), match.group("xpost"))
