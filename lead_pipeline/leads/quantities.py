@@ -277,17 +277,21 @@ _HEADCOUNT = (r"\+?[- ]?(?:employees|staff|people|person|mitarbeiter(?:innen)?|m
 # digit lets the regex engine skip to the digits instead of trying every position.
 _TEAM_SIZES = (
     re.compile(rf"{_NUM}{_SEATS}", re.IGNORECASE),
-    re.compile(rf"(?:team|sales team|force) of\s+{_APPROX}{_NUM}|{_NUM}{_PEOPLE_TEAM}|{_NUM}{_ROLES}", re.IGNORECASE),
+    re.compile(rf"(?:team|sales team|force) of\s+{_APPROX}{_NUM}|{_NUM}(?:{_PEOPLE_TEAM}|{_ROLES})", re.IGNORECASE),
     re.compile(rf"{_NUM}{_HEADCOUNT}", re.IGNORECASE),
 )
 # The team pattern without its "team of" branch, for texts that never say "team of" / "force of":
-# a branch that cannot match anywhere changes nothing, and what remains starts with a digit.
+# a branch that cannot match anywhere changes nothing, and what remains starts with a digit, which
+# lets the regex engine skip to the digits (it does not look inside alternatives for that, hence
+# the number ahead of them). The number is the longest run of digits, "," and "." at the start:
+# no word after it can follow a shorter one, so both patterns find the same matches and numbers.
 _TEAM_OF = Keys("team of", "force of")
-_TEAM_SIZE_WITHOUT_TEAM_OF = re.compile(rf"{_NUM}{_PEOPLE_TEAM}|{_NUM}{_ROLES}", re.IGNORECASE)
+_TEAM_SIZE_WITHOUT_TEAM_OF = re.compile(rf"{_NUM}(?:{_PEOPLE_TEAM}|{_ROLES})", re.IGNORECASE)
+_FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
 
 
 def _count(raw: str) -> int | None:
-    number = _to_number(raw.translate(str.maketrans("０１２３４５６７８９", "0123456789")).rstrip(".,"))
+    number = _to_number(raw.translate(_FULLWIDTH_DIGITS).rstrip(".,"))
     return int(number) if number and 1 <= number <= 10_000_000 else None
 
 
