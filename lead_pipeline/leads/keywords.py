@@ -15,6 +15,7 @@ point for a-z and the accented letters keys use (äöüßéèêëàâçñãóí�
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 _REGEX_EQUIVALENTS = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s"})
@@ -43,3 +44,40 @@ class Keys:
             if key in folded:
                 return True
         return False
+
+
+# The characters other than the ASCII letters that re.IGNORECASE equates with an ASCII letter.
+_EQUAL_TO_ASCII_LETTERS = frozenset("\u0130\u0131\u017f\u212a")
+_UNICODE_ESCAPE = re.compile(r"\\u([0-9a-f]{4})")
+
+
+class Caseless:
+    """A pattern written in lowercase and matched ignoring case, in less time on ASCII text.
+
+    On ASCII text, the pattern matched case-sensitively against the folded (lower-cased) text
+    matches where the pattern with re.IGNORECASE matches in the text: among ASCII characters a
+    letter equals only its other case, and the pattern holds none of the four other characters that
+    equal an ASCII letter. The regex engine compares case-sensitive literals in about a third of the
+    time. It tells whether and where the pattern matches, not what: that is folded text.
+    """
+
+    def __init__(self, pattern: str):
+        written = _UNICODE_ESCAPE.sub(lambda escape: chr(int(escape.group(1), 16)), pattern)
+        if pattern != pattern.lower() or not _EQUAL_TO_ASCII_LETTERS.isdisjoint(written):
+            raise ValueError("patterns are written in lowercase, without İ, ı, ſ or the Kelvin sign")
+        self.pattern = re.compile(pattern, re.IGNORECASE)
+        self._case_sensitive = re.compile(pattern)
+
+    def found_in(self, text: str) -> bool:
+        if text.isascii():
+            return self._case_sensitive.search(fold(text)) is not None
+        return self.pattern.search(text) is not None
+
+    def count_in(self, text: str) -> int:
+        if text.isascii():
+            return len(self._case_sensitive.findall(fold(text)))
+        return len(self.pattern.findall(text))
+
+    def starts_in(self, text: str) -> list[int]:
+        matches = self._case_sensitive.finditer(fold(text)) if text.isascii() else self.pattern.finditer(text)
+        return [match.start() for match in matches]

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
-from lead_pipeline.leads.keywords import Keys, fold
+from lead_pipeline.leads.keywords import Caseless, Keys, fold
 
 CURRENCY_SYMBOLS = {"$": "USD", "US$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY", "円": "JPY", "A$": "AUD", "C$": "CAD"}
 CURRENCY_CODES = ("USD", "EUR", "GBP", "SEK", "NOK", "DKK", "CHF", "JPY", "AUD", "CAD", "INR", "SGD", "BRL", "MXN", "PLN")
@@ -31,12 +31,11 @@ def _money(tag: str) -> str:
 
 _RANGE = re.compile(rf"{_money('lo')}\s*(?:-|–|—|to|and|bis|à)\s*{_money('hi')}", re.IGNORECASE)
 _AMOUNT = re.compile(_money("x"), re.IGNORECASE)
-_BUDGET_WORD = re.compile(r"budget|budg[eé]t|presupuesto|orçamento|spend|invest|予算", re.IGNORECASE)
+_BUDGET_WORD = Caseless(r"budget|budg[eé]t|presupuesto|orçamento|spend|invest|予算")
 # Amounts that are not the prospect's budget: our quote, their revenue or funding.
-_NOT_A_BUDGET = re.compile(
+_NOT_A_BUDGET = Caseless(
     r"(?:quot(?:e|ed|ation)|your (?:price|offer|proposal)|you (?:offered|proposed|charge)|arr|revenue|"
-    r"turnover|raised|funding|salary|umsatz|chiffre d'affaires)\W+(?:\w+\W+){0,4}$",
-    re.IGNORECASE,
+    r"turnover|raised|funding|salary|umsatz|chiffre d'affaires)[^\w]+(?:\w+[^\w]+){0,4}$"
 )
 
 
@@ -132,13 +131,13 @@ def find_budget(text: str | None) -> Budget | None:
             continue
         currency = _currency(match.group("xpre"), match.group("xpost"))
         amount = _amount(match, "x")
-        if _NOT_A_BUDGET.search(text[max(0, match.start() - 60):match.start()]):
+        if _NOT_A_BUDGET.found_in(text[max(0, match.start() - 60):match.start()]):
             continue
         if currency and amount is not None:
             candidates.append((match.start(), amount, currency))
     if not candidates:
         return None
-    anchors = [m.start() for m in _BUDGET_WORD.finditer(text)]
+    anchors = _BUDGET_WORD.starts_in(text)
     near = [c for c in candidates if anchors and min(abs(c[0] - a) for a in anchors) <= 80]
     _, amount, currency = max(near or candidates, key=lambda c: c[1])
     return Budget(amount, currency)
@@ -163,17 +162,16 @@ _MONTHS = "(?:" + "|".join(sorted(_MONTH_WORDS, key=lambda word: (-len(word), wo
 _NUMERIC_DATES = r"\b\d{4}-\d{2}-\d{2}\b|[0-9０-９]{1,2}月"
 
 
-def _words(pattern: str) -> re.Pattern[str]:
+def _words(pattern: str) -> Caseless:
     """A phrase pattern in which a space also matches a line break (bodies are wrapped)."""
-    return re.compile(pattern.replace(" ", r"\s+"), re.IGNORECASE)
+    return Caseless(pattern.replace(" ", r"\s+"))
 
 
-_TIMELINES: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("asap", re.compile(
+_TIMELINES: tuple[tuple[str, Caseless], ...] = (
+    ("asap", Caseless(
         r"\b(?:asap|a\.s\.a\.p|as\s+soon\s+as\s+possible|urgent(?:ly)?|immediately|right\s+away|dès\s+que\s+possible|"
         r"au\s+plus\s+vite|so\s+schnell\s+wie\s+möglich|schnellstmöglich|dringend|lo\s+antes\s+posible|cuanto\s+antes|"
-        r"urgente|o\s+mais\s+rápido\s+possível|il\s+prima\s+possibile|zo\s+snel\s+mogelijk|snarast)\b|至急|早急|できるだけ早く",
-        re.IGNORECASE)),
+        r"urgente|o\s+mais\s+rápido\s+possível|il\s+prima\s+possibile|zo\s+snel\s+mogelijk|snarast)\b|至急|早急|できるだけ早く")),
     ("this_week", _words(r"\b(?:this week|by friday|diese woche|cette semaine|esta semana)\b")),
     ("this_month", _words(
         r"\b(?:this month|within (?:a|one|two|three|2|3) weeks?|in (?:two|three|2|3) weeks|"
@@ -184,11 +182,10 @@ _TIMELINES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("this_quarter", _words(
         r"\b(?:this quarter|end of (?:the )?quarter|dieses quartal|diesem quartal|ce trimestre|fin du trimestre|"
         r"este trimestre|questo trimestre|dit kwartaal|detta kvartal)\b|今四半期")),
-    ("date", re.compile(
+    ("date", Caseless(
         rf"\b(?:by|before|until|no\s+later\s+than|from|starting(?:\s+from)?|in|bis|avant|antes\s+del?|ab|dès|entro)"
         rf"\s+(?:the\s+)?(?:end\s+of\s+|mid[- ]|early\s+|late\s+)?(?:\d{{1,2}}(?:st|nd|rd|th|\.)?\s+)?{_MONTHS}\b"
-        rf"|\b{_MONTHS}\s+\d{{4}}\b|{_NUMERIC_DATES}",
-        re.IGNORECASE)),
+        rf"|\b{_MONTHS}\s+\d{{4}}\b|{_NUMERIC_DATES}")),
 )
 # Words one of which each timeline pattern needs (see keywords.py): most texts name none.
 _TIMELINE_KEYS = {
@@ -256,7 +253,7 @@ def find_timeline(text: str | None, today: date | None = None) -> str | None:
                 continue
         elif not _TIMELINE_KEYS[label].any_in(text):
             continue
-        if pattern.search(text):
+        if pattern.found_in(text):
             return label
     return None
 
