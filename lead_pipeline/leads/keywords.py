@@ -16,6 +16,7 @@ point for a-z and the accented letters keys use (äöüßéèêëàâçñãóí�
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from functools import lru_cache
 
 _REGEX_EQUIVALENTS = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s"})
@@ -58,7 +59,7 @@ class Caseless:
     matches where the pattern with re.IGNORECASE matches in the text: among ASCII characters a
     letter equals only its other case, and the pattern holds none of the four other characters that
     equal an ASCII letter. The regex engine compares case-sensitive literals in about a third of the
-    time. It tells whether and where the pattern matches, not what: that is folded text.
+    time. It tells whether and where the pattern matches; what it matches is folded text.
     """
 
     def __init__(self, pattern: str):
@@ -79,5 +80,8 @@ class Caseless:
         return len(self.pattern.findall(text))
 
     def starts_in(self, text: str) -> list[int]:
-        matches = self._case_sensitive.finditer(fold(text)) if text.isascii() else self.pattern.finditer(text)
-        return [match.start() for match in matches]
+        return [match.start() for match in self.matches_in(text)]
+
+    def matches_in(self, text: str) -> Iterator[re.Match[str]]:
+        """The matches, in the folded text when it is ASCII: for groups that case does not change."""
+        return self._case_sensitive.finditer(fold(text)) if text.isascii() else self.pattern.finditer(text)

@@ -272,10 +272,11 @@ _HEADCOUNT = (r"\+?[- ]?(?:employees|staff|people|person|mitarbeiter(?:innen)?|m
 # or "~" in front of the number is left out of the patterns (not of "team of about 12"): it holds
 # no digit and is never read, so the numbers found are the same, and a pattern that starts with a
 # digit lets the regex engine skip to the digits instead of trying every position.
+# Their groups are numbers, which case does not change: read in the folded text as well.
 _TEAM_SIZES = (
-    re.compile(rf"{_NUM}{_SEATS}", re.IGNORECASE),
-    re.compile(rf"(?:team|sales team|force) of\s+{_APPROX}{_NUM}|{_NUM}(?:{_PEOPLE_TEAM}|{_ROLES})", re.IGNORECASE),
-    re.compile(rf"{_NUM}{_HEADCOUNT}", re.IGNORECASE),
+    Caseless(rf"{_NUM}{_SEATS}"),
+    Caseless(rf"(?:team|sales team|force) of\s+{_APPROX}{_NUM}|{_NUM}(?:{_PEOPLE_TEAM}|{_ROLES})"),
+    Caseless(rf"{_NUM}{_HEADCOUNT}"),
 )
 # The team pattern without its "team of" branch, for texts that never say "team of" / "force of":
 # a branch that cannot match anywhere changes nothing, and what remains starts with a digit, which
@@ -283,7 +284,7 @@ _TEAM_SIZES = (
 # the number ahead of them). The number is the longest run of digits, "," and "." at the start:
 # no word after it can follow a shorter one, so both patterns find the same matches and numbers.
 _TEAM_OF = Keys("team of", "force of")
-_TEAM_SIZE_WITHOUT_TEAM_OF = re.compile(rf"{_NUM}(?:{_PEOPLE_TEAM}|{_ROLES})", re.IGNORECASE)
+_TEAM_SIZE_WITHOUT_TEAM_OF = Caseless(rf"{_NUM}(?:{_PEOPLE_TEAM}|{_ROLES})")
 _FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
 
 
@@ -298,7 +299,7 @@ def find_team_size(text: str | None) -> int | None:
         return None  # every size is a number
     seats, team, headcount = _TEAM_SIZES
     for pattern in (seats, team if _TEAM_OF.any_in(text) else _TEAM_SIZE_WITHOUT_TEAM_OF, headcount):
-        sizes = [size for match in pattern.finditer(text) if (size := _count(next(g for g in match.groups() if g)))]
+        sizes = [size for match in pattern.matches_in(text) if (size := _count(next(g for g in match.groups() if g)))]
         if sizes:
             return max(sizes)
     return None
