@@ -159,7 +159,9 @@ _MONTH_WORDS = frozenset({
 })
 _MONTHS = "(?:" + "|".join(sorted(_MONTH_WORDS, key=lambda word: (-len(word), word))) + ")"
 # The branches of the "date" pattern that name no month.
-_NUMERIC_DATES = r"\b\d{4}-\d{2}-\d{2}\b|[0-9０-９]{1,2}月"
+_ISO_DATE = r"\b\d{4}-\d{2}-\d{2}\b"
+_MONTH_NUMBER = r"[0-9０-９]{1,2}月"
+_NUMERIC_DATES = f"{_ISO_DATE}|{_MONTH_NUMBER}"
 
 
 def _words(pattern: str) -> Caseless:
@@ -197,7 +199,11 @@ _TIMELINE_KEYS = {
     "this_quarter": Keys("quarter", "quartal", "trimestre", "kwartaal", "kvartal", "四半期"),
 }
 _WORD = re.compile(r"\w+")
-_NUMERIC_DATE = re.compile(_NUMERIC_DATES)
+# The numeric branches for texts that name no month, each on its own and starting with a digit, so
+# that the regex engine skips to the digits: the ISO date's "\b" checked after its first digit (a
+# boundary before a digit is a character before it that is not a word character).
+_NUMERIC_DATE_FORMS = (re.compile(_ISO_DATE.replace(r"\b\d{4}", r"\d(?<!\w\d)\d{3}", 1)), re.compile(_MONTH_NUMBER))
+assert _NUMERIC_DATE_FORMS[0].pattern != _ISO_DATE
 
 
 def _names_a_month(text: str) -> bool:
@@ -248,7 +254,8 @@ def find_timeline(text: str | None, today: date | None = None) -> str | None:
                 return named
             if not _names_a_month(text):
                 # No month named: of the date forms, only the all-digit ones can match.
-                if _DIGIT.search(text) and _NUMERIC_DATE.search(text):
+                iso_date, month_number = _NUMERIC_DATE_FORMS
+                if _DIGIT.search(text) and (iso_date.search(text) or month_number.search(text)):
                     return label
                 continue
         elif not _TIMELINE_KEYS[label].any_in(text):

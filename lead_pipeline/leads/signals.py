@@ -235,7 +235,7 @@ def role_from_signature(signature: str | None, person: str | None = None, compan
         return None
     for line in signature.splitlines()[:8]:
         candidate = line.strip(" |,")
-        if not (2 <= len(candidate) <= 80) or "@" in candidate or any(ch.isdigit() for ch in candidate):
+        if not (2 <= len(candidate) <= 80) or "@" in candidate or any(map(str.isdigit, candidate)):
             continue
         if not has_title_word(candidate):
             continue
