@@ -19,13 +19,14 @@ import re
 from collections.abc import Iterator
 from functools import lru_cache
 
-_REGEX_EQUIVALENTS = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s"})
-
 
 @lru_cache(maxsize=32)
 def fold(text: str) -> str:
     """`text` with every character re.IGNORECASE equates with a key's letter turned into it."""
-    return text.lower() if text.isascii() else text.translate(_REGEX_EQUIVALENTS).lower()
+    if text.isascii():
+        return text.lower()
+    # Three replacements, not str.translate, which looks up every character (~10x the time).
+    return text.replace("\u0130", "i").replace("\u0131", "i").replace("\u017f", "s").lower()
 
 
 class Keys:
