@@ -6,7 +6,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from lead_pipeline.leads.signals import TITLE_WORDS
+from lead_pipeline.leads.signals import has_title_word
 
 _LEGAL_SUFFIX = re.compile(
     r"[,\s]+(?:ltd\.?|limited|inc\.?|incorporated|gmbh(?:\s*&\s*co\.?\s*kg)?|ag|kg|ab|as|asa|a/s|aps|oy|sas|sarl|"
@@ -26,8 +26,16 @@ def without_legal_form(name: str) -> str:
     while previous != name:
         previous = name
         name = _LEGAL_SUFFIX.sub("", name).strip(" ,.")
-        name = _JAPANESE_FORM.sub("", name).strip()
+        if _has_japanese_form(name):
+            name = _JAPANESE_FORM.sub("", name)
+        name = name.strip()
     return name
+
+
+def _has_japanese_form(text: str) -> bool:
+    """Whether `_JAPANESE_FORM` or `_JAPANESE_COMPANY` can match (each needs one of the two words),
+    without their tries at every position."""
+    return "株式会社" in text or "有限会社" in text
 
 
 _NOT_ALNUM = re.compile(r"[\W_]+")  # \w is str.isalnum() plus "_"
@@ -53,7 +61,7 @@ def company_from_signature(signature: str | None, domain: str | None, person: st
         return None
     label = _squash(domain.split(".", 1)[0]) if domain else ""
     person_key = _squash(person or "")
-    japanese = _JAPANESE_COMPANY.search(signature)
+    japanese = _JAPANESE_COMPANY.search(signature) if _has_japanese_form(signature) else None
     if japanese:
         return without_legal_form(japanese.group(0))
     for line in signature.splitlines()[:10]:
@@ -66,6 +74,6 @@ def company_from_signature(signature: str | None, domain: str | None, person: st
                 continue
             names_domain = label and len(label) >= 3 and (key.startswith(label) or label.startswith(key) and len(key) >= 4)
             has_legal_form = without_legal_form(segment) != segment
-            if (names_domain or has_legal_form) and not (TITLE_WORDS.search(segment) and not names_domain):
+            if (names_domain or has_legal_form) and not (has_title_word(segment) and not names_domain):
                 return without_legal_form(segment) or None
     return None

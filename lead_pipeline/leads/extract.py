@@ -10,6 +10,8 @@ from datetime import date
 from email.utils import parseaddr
 from typing import Any
 
+import orjson
+
 from lead_pipeline.leads import normalise as norm
 from lead_pipeline.leads import signals
 from lead_pipeline.leads.companies import company_from_signature, without_legal_form
@@ -290,7 +292,19 @@ def use_firmographics(firmographics: Firmographics) -> None:
     _firmographics = firmographics
 
 
+def _read_record(record: str) -> dict[str, Any]:
+    """The stored record JSON as `json.loads` reads it, in about a third of the time.
+
+    orjson builds the same objects for every record (its integers only become floats beyond 64
+    bits, and a record's are sizes and counts); what it refuses and `json` accepts (a lone
+    surrogate, NaN) goes to `json`.
+    """
+    try:
+        return orjson.loads(record)
+    except orjson.JSONDecodeError:
+        return json.loads(record)
+
+
 def candidates_of(messages: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
     """Candidates for a chunk of (landing_id, record JSON) message rows, with `use_firmographics`' table."""
-    loads = json.loads
-    return [lead_candidate(loads(record), landing_id, _firmographics) for landing_id, record in messages]
+    return [lead_candidate(_read_record(record), landing_id, _firmographics) for landing_id, record in messages]

@@ -44,7 +44,8 @@ _PLAIN_ADDRESS = re.compile(
     r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
     r"@((?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)"
 )
-_SPECIAL_USE = tuple(SPECIAL_USE_DOMAIN_NAMES)
+_SPECIAL_USE = frozenset(SPECIAL_USE_DOMAIN_NAMES)
+_SPECIAL_USE_SUBDOMAINS = tuple("." + name for name in SPECIAL_USE_DOMAIN_NAMES)
 
 
 def _plain_address(candidate: str) -> str | None:
@@ -55,7 +56,7 @@ def _plain_address(candidate: str) -> str | None:
     domain = match.group(1).lower()
     if len(domain) > 253 or "--" in domain:
         return None
-    if any(domain == name or domain.endswith("." + name) for name in _SPECIAL_USE):
+    if domain in _SPECIAL_USE or domain.endswith(_SPECIAL_USE_SUBDOMAINS):
         return None
     return candidate.lower()
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
-from lead_pipeline.leads.keywords import Keys, fold
+from lead_pipeline.leads.keywords import Caseless, Keys, fold
 
 CURRENCY_SYMBOLS = {"$": "USD", "US$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY", "円": "JPY", "A$": "AUD", "C$": "CAD"}
 CURRENCY_CODES = ("USD", "EUR", "GBP", "SEK", "NOK", "DKK", "CHF", "JPY", "AUD", "CAD", "INR", "SGD", "BRL", "MXN", "PLN")
@@ -30,17 +31,40 @@ def _money(tag: str) -> str:
 
 _RANGE = re.compile(rf"{_money('lo')}\s*(?:-|–|—|to|and|bis|à)\s*{_money('hi')}", re.IGNORECASE)
 _AMOUNT = re.compile(_money("x"), re.IGNORECASE)
-_BUDGET_WORD = re.compile(r"budget|budg[eé]t|presupuesto|orçamento|spend|invest|予算", re.IGNORECASE)
+_BUDGET_WORD = Caseless(r"budget|budg[eé]t|presupuesto|orçamento|spend|invest|予算")
 # Amounts that are not the prospect's budget: our quote, their revenue or funding.
-_NOT_A_BUDGET = re.compile(
+_NOT_A_BUDGET = Caseless(
     r"(?:quot(?:e|ed|ation)|your (?:price|offer|proposal)|you (?:offered|proposed|charge)|arr|revenue|"
-    r"turnover|raised|funding|salary|umsatz|chiffre d'affaires)\W+(?:\w+\W+){0,4}$",
-    re.IGNORECASE,
+    r"turnover|raised|funding|salary|umsatz|chiffre d'affaires)[^\w]+(?:\w+[^\w]+){0,4}$"
 )
 
 
 # Every amount has a digit; every amount that counts names a currency by one of these.
 _DIGIT = re.compile(r"\d")
+# An amount's first digit comes at most this far after its start: a currency symbol or code
+# (three characters at most) and one space.
+_AMOUNT_REACH = 4
+
+
+def _amounts(pattern: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
+    """`pattern.finditer(text)` for `_RANGE` and `_AMOUNT`, trying only where an amount can start.
+
+    The regex engine tries these case-insensitive patterns at every position of the text, most of
+    them far from any digit. A match starts at most `_AMOUNT_REACH` characters before the first
+    digit after where the last one ended, so trying those starts in order, then the next digit's,
+    finds the same matches (`match` at a position sees the text before it, as `\b` needs).
+    """
+    position = 0
+    while (digit := _DIGIT.search(text, position)) is not None:
+        first_digit = digit.start()
+        for start in range(max(position, first_digit - _AMOUNT_REACH), first_digit + 1):
+            match = pattern.match(text, start)
+            if match:  # never empty: it holds a digit
+                yield match
+                position = match.end()
+                break
+        else:
+            position = first_digit + 1
 _CURRENCY_KEYS = Keys("$", "€", "£", "¥", "円", *(code.lower() for code in CURRENCY_CODES), *_CURRENCY_WORDS)
 
 
@@ -96,24 +120,24 @@ def find_budget(text: str | None) -> Budget | None:
         return None  # no amount with a currency: no candidate
     candidates: list[tuple[int, float, str]] = []  # (position, amount, currency)
     covered: list[tuple[int, int]] = []
-    for match in _RANGE.finditer(text):
+    for match in _amounts(_RANGE, text):
         currency = _currency(match.group("lopre"), match.group("lopost"), match.group("hipre"), match.group("hipost"))
         high = _amount(match, "hi")
         if currency and high is not None:
             candidates.append((match.start(), high, currency))
             covered.append(match.span())
-    for match in _AMOUNT.finditer(text):
+    for match in _amounts(_AMOUNT, text):
         if any(start <= match.start() < end for start, end in covered):
             continue
         currency = _currency(match.group("xpre"), match.group("xpost"))
         amount = _amount(match, "x")
-        if _NOT_A_BUDGET.search(text[max(0, match.start() - 60):match.start()]):
+        if _NOT_A_BUDGET.found_in(text[max(0, match.start() - 60):match.start()]):
             continue
         if currency and amount is not None:
             candidates.append((match.start(), amount, currency))
     if not candidates:
         return None
-    anchors = [m.start() for m in _BUDGET_WORD.finditer(text)]
+    anchors = _BUDGET_WORD.starts_in(text)
     near = [c for c in candidates if anchors and min(abs(c[0] - a) for a in anchors) <= 80]
     _, amount, currency = max(near or candidates, key=lambda c: c[1])
     return Budget(amount, currency)
@@ -135,20 +159,22 @@ _MONTH_WORDS = frozenset({
 })
 _MONTHS = "(?:" + "|".join(sorted(_MONTH_WORDS, key=lambda word: (-len(word), word))) + ")"
 # The branches of the "date" pattern that name no month.
-_NUMERIC_DATES = r"\b\d{4}-\d{2}-\d{2}\b|[0-9０-９]{1,2}月"
+_ISO_DATE_AFTER_ITS_FIRST_DIGIT = r"\d{3}-\d{2}-\d{2}\b"
+_ISO_DATE = r"\b\d" + _ISO_DATE_AFTER_ITS_FIRST_DIGIT
+_MONTH_NUMBER = r"[0-9０-９]{1,2}月"
+_NUMERIC_DATES = f"{_ISO_DATE}|{_MONTH_NUMBER}"
 
 
-def _words(pattern: str) -> re.Pattern[str]:
+def _words(pattern: str) -> Caseless:
     """A phrase pattern in which a space also matches a line break (bodies are wrapped)."""
-    return re.compile(pattern.replace(" ", r"\s+"), re.IGNORECASE)
+    return Caseless(pattern.replace(" ", r"\s+"))
 
 
-_TIMELINES: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("asap", re.compile(
+_TIMELINES: tuple[tuple[str, Caseless], ...] = (
+    ("asap", Caseless(
         r"\b(?:asap|a\.s\.a\.p|as\s+soon\s+as\s+possible|urgent(?:ly)?|immediately|right\s+away|dès\s+que\s+possible|"
         r"au\s+plus\s+vite|so\s+schnell\s+wie\s+möglich|schnellstmöglich|dringend|lo\s+antes\s+posible|cuanto\s+antes|"
-        r"urgente|o\s+mais\s+rápido\s+possível|il\s+prima\s+possibile|zo\s+snel\s+mogelijk|snarast)\b|至急|早急|できるだけ早く",
-        re.IGNORECASE)),
+        r"urgente|o\s+mais\s+rápido\s+possível|il\s+prima\s+possibile|zo\s+snel\s+mogelijk|snarast)\b|至急|早急|できるだけ早く")),
     ("this_week", _words(r"\b(?:this week|by friday|diese woche|cette semaine|esta semana)\b")),
     ("this_month", _words(
         r"\b(?:this month|within (?:a|one|two|three|2|3) weeks?|in (?:two|three|2|3) weeks|"
@@ -159,11 +185,10 @@ _TIMELINES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("this_quarter", _words(
         r"\b(?:this quarter|end of (?:the )?quarter|dieses quartal|diesem quartal|ce trimestre|fin du trimestre|"
         r"este trimestre|questo trimestre|dit kwartaal|detta kvartal)\b|今四半期")),
-    ("date", re.compile(
+    ("date", Caseless(
         rf"\b(?:by|before|until|no\s+later\s+than|from|starting(?:\s+from)?|in|bis|avant|antes\s+del?|ab|dès|entro)"
         rf"\s+(?:the\s+)?(?:end\s+of\s+|mid[- ]|early\s+|late\s+)?(?:\d{{1,2}}(?:st|nd|rd|th|\.)?\s+)?{_MONTHS}\b"
-        rf"|\b{_MONTHS}\s+\d{{4}}\b|{_NUMERIC_DATES}",
-        re.IGNORECASE)),
+        rf"|\b{_MONTHS}\s+\d{{4}}\b|{_NUMERIC_DATES}")),
 )
 # Words one of which each timeline pattern needs (see keywords.py): most texts name none.
 _TIMELINE_KEYS = {
@@ -175,7 +200,10 @@ _TIMELINE_KEYS = {
     "this_quarter": Keys("quarter", "quartal", "trimestre", "kwartaal", "kvartal", "四半期"),
 }
 _WORD = re.compile(r"\w+")
-_NUMERIC_DATE = re.compile(_NUMERIC_DATES)
+# The numeric branches for texts that name no month, each on its own and starting with a digit, so
+# that the regex engine skips to the digits: the ISO date's "\b" checked after its first digit (a
+# boundary before a digit is a character before it that is not a word character).
+_NUMERIC_DATE_FORMS = (re.compile(r"\d(?<!\w\d)" + _ISO_DATE_AFTER_ITS_FIRST_DIGIT), re.compile(_MONTH_NUMBER))
 
 
 def _names_a_month(text: str) -> bool:
@@ -226,12 +254,13 @@ def find_timeline(text: str | None, today: date | None = None) -> str | None:
                 return named
             if not _names_a_month(text):
                 # No month named: of the date forms, only the all-digit ones can match.
-                if _DIGIT.search(text) and _NUMERIC_DATE.search(text):
+                iso_date, month_number = _NUMERIC_DATE_FORMS
+                if _DIGIT.search(text) and (iso_date.search(text) or month_number.search(text)):
                     return label
                 continue
         elif not _TIMELINE_KEYS[label].any_in(text):
             continue
-        if pattern.search(text):
+        if pattern.found_in(text):
             return label
     return None
 
@@ -250,19 +279,24 @@ _HEADCOUNT = (r"\+?[- ]?(?:employees|staff|people|person|mitarbeiter(?:innen)?|m
 # or "~" in front of the number is left out of the patterns (not of "team of about 12"): it holds
 # no digit and is never read, so the numbers found are the same, and a pattern that starts with a
 # digit lets the regex engine skip to the digits instead of trying every position.
+# Their groups are numbers, which case does not change: read in the folded text as well.
 _TEAM_SIZES = (
-    re.compile(rf"{_NUM}{_SEATS}", re.IGNORECASE),
-    re.compile(rf"(?:team|sales team|force) of\s+{_APPROX}{_NUM}|{_NUM}{_PEOPLE_TEAM}|{_NUM}{_ROLES}", re.IGNORECASE),
-    re.compile(rf"{_NUM}{_HEADCOUNT}", re.IGNORECASE),
+    Caseless(rf"{_NUM}{_SEATS}"),
+    Caseless(rf"(?:team|sales team|force) of\s+{_APPROX}{_NUM}|{_NUM}(?:{_PEOPLE_TEAM}|{_ROLES})"),
+    Caseless(rf"{_NUM}{_HEADCOUNT}"),
 )
 # The team pattern without its "team of" branch, for texts that never say "team of" / "force of":
-# a branch that cannot match anywhere changes nothing, and what remains starts with a digit.
+# a branch that cannot match anywhere changes nothing, and what remains starts with a digit, which
+# lets the regex engine skip to the digits (it does not look inside alternatives for that, hence
+# the number ahead of them). The number is the longest run of digits, "," and "." at the start:
+# no word after it can follow a shorter one, so both patterns find the same matches and numbers.
 _TEAM_OF = Keys("team of", "force of")
-_TEAM_SIZE_WITHOUT_TEAM_OF = re.compile(rf"{_NUM}{_PEOPLE_TEAM}|{_NUM}{_ROLES}", re.IGNORECASE)
+_TEAM_SIZE_WITHOUT_TEAM_OF = Caseless(rf"{_NUM}(?:{_PEOPLE_TEAM}|{_ROLES})")
+_FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
 
 
 def _count(raw: str) -> int | None:
-    number = _to_number(raw.translate(str.maketrans("０１２３４５６７８９", "0123456789")).rstrip(".,"))
+    number = _to_number(raw.translate(_FULLWIDTH_DIGITS).rstrip(".,"))
     return int(number) if number and 1 <= number <= 10_000_000 else None
 
 
@@ -272,7 +306,7 @@ def find_team_size(text: str | None) -> int | None:
         return None  # every size is a number
     seats, team, headcount = _TEAM_SIZES
     for pattern in (seats, team if _TEAM_OF.any_in(text) else _TEAM_SIZE_WITHOUT_TEAM_OF, headcount):
-        sizes = [size for match in pattern.finditer(text) if (size := _count(next(g for g in match.groups() if g)))]
+        sizes = [size for match in pattern.matches_in(text) if (size := _count(next(g for g in match.groups() if g)))]
         if sizes:
             return max(sizes)
     return None
