@@ -32,6 +32,7 @@ from __future__ import annotations
 import itertools
 
 import fast_mail_parser
+import pybase64
 
 from lead_pipeline.mail.header_block import header_items, split_header_block
 from lead_pipeline.mail.parts import MAX_DEPTH, MAX_PARTS, Part, limit_structure, part_meta, transfer_encoding
@@ -44,12 +45,55 @@ _B64_KEEP_TAIL = 100  # bytes of each base64 body kept for the limit check (see 
 
 
 _MIME_HEADERS = frozenset({"content-type", "content-disposition", "content-transfer-encoding", "content-id"})
+# Header names as written -> their lower-case form when a MIME header, else None: a message's
+# few dozen names are the same few hundred from message to message.
+_MIME_KEYS: dict[str, str | None] = {}
+
+
+def _mime_key(name: str) -> str | None:
+    if len(_MIME_KEYS) >= 4096:
+        _MIME_KEYS.clear()
+    key = name.lower()
+    key = _MIME_KEYS[name] = key if key in _MIME_HEADERS else None
+    return key
+
+
+def _mentions_base64(data: bytes) -> bool:
+    """``b"base64" in data or b"Base64" in data or b"BASE64" in data``, in one scan for the
+    rarer "64" (a needle of common letters makes the byte search step one byte at a time)."""
+    at = data.find(b"64", 4)
+    while at != -1:
+        if data[at - 4 : at] in (b"base", b"Base", b"BASE"):
+            return True
+        at = data.find(b"64", at + 1)
+    return False
 
 
 def header_value(raw: bytes) -> str:
     """A header value as the stdlib keeps it (policy.header_source_parse): left-stripped, 8-bit
     bytes as surrogate escapes, folding line breaks included."""
     return raw.decode("ascii", "surrogateescape").lstrip(" \t")
+
+
+def _strict_base64(text: bytes) -> bytes | None:
+    """The bytes ``text`` encodes when it is strictly valid base64 once its line breaks are
+    removed (alphabet only, padded to whole quanta, "=" only at its end), else None.
+
+    On such text every decoder gives the same bytes, the Rust parser's and the stdlib's
+    included; SIMD decoding is ~15x faster than the Rust parser's decoder. Anything else is
+    left to the Rust decoder, as before.
+    """
+    joined = text.replace(b"\n", b"")
+    try:
+        return pybase64.b64decode(joined, validate=True)
+    except ValueError:  # binascii.Error
+        pass
+    if b"\r" not in joined:
+        return None
+    try:
+        return pybase64.b64decode(joined.replace(b"\r", b""), validate=True)
+    except ValueError:
+        return None
 
 
 class _Decline(Exception):
@@ -66,7 +110,7 @@ def parse_fast(data: bytes) -> tuple[list[tuple[str, bytes]], Part] | None:
     try:
         block = layout.header_block(0)
         try:
-            if b"base64" in data or b"Base64" in data or b"BASE64" in data:
+            if _mentions_base64(data):
                 raise _NeedsTree  # a base64 body is decoded by Rust, from the tree
             items, root, end = layout.node(None, 0, 0, (), "text/plain", block)
         except _NeedsTree:
@@ -118,9 +162,12 @@ class _Layout:
             raise _Decline
         items, body_start = block or self.header_block(start)
         content_type = disposition = content_id = cte_raw = None
+        mime_keys = _MIME_KEYS
         for name, value in items:
-            key = name.lower()
-            if key not in _MIME_HEADERS:
+            key = mime_keys.get(name, _NO_NODE)
+            if key is _NO_NODE:
+                key = _mime_key(name)
+            if key is None:
                 continue
             if key == "content-type":
                 if content_type is not None:
@@ -164,11 +211,13 @@ class _Layout:
             if end > len(self.data):
                 raise _Decline
             if cte == "base64":
-                self.check_base64(body_start, end)
-                try:
-                    payload = node.content
-                except Exception:  # noqa: BLE001 - DecodeError: the stdlib decodes leniently
-                    raise _Decline from None
+                payload = _strict_base64(self.data[body_start:end])
+                if payload is None:  # what check_base64 vouches for is then left to Rust, as before
+                    self.check_base64(body_start, end)
+                    try:
+                        payload = node.content
+                    except Exception:  # noqa: BLE001 - DecodeError: the stdlib decodes leniently
+                        raise _Decline from None
                 self.base64_spans.append((body_start, end))
                 return items, Part(meta, content_id, None, payload=payload), end
         raw = self.data[body_start:end]
@@ -218,7 +267,7 @@ class _Layout:
             raise _Decline  # fewer
         # the epilogue runs to the enclosing multipart's next delimiter line, or to the end
         if not enclosing:
-            self.check_text(self.data[pos:], ())
+            self.check_line_breaks(pos, len(self.data))
             return Part(meta, content_id, children), len(self.data)
         found = self.next_delimiter(pos, enclosing)
         if found is None:
@@ -250,10 +299,10 @@ class _Layout:
             for boundary in boundaries:
                 kind = self.delimiter_line(at, boundary)
                 if kind is not None:
-                    self.check_text(data[pos:at], ())
+                    self.check_line_breaks(pos, at)
                     return at, boundary, kind[0], kind[1]
             at = data.find(b"\n--", at) + 1
-        self.check_text(data[pos:], ())
+        self.check_line_breaks(pos, len(data))
         return None
 
     def delimiter_line(self, at: int, boundary: bytes) -> tuple[bool, int] | None:
@@ -299,6 +348,12 @@ class _Layout:
         pad = data.find(b"=", start, end)
         if pad != -1 and data[pad:end].translate(None, b"=\r\n"):
             raise _Decline  # padding before the end: Rust decodes on, the stdlib stops
+
+    def check_line_breaks(self, start: int, end: int) -> None:
+        """:meth:`check_text` of ``data[start:end]`` without enclosing boundaries, in place."""
+        data = self.data
+        if data.find(b"\r", start, end) != -1 and data.count(b"\r", start, end) != data.count(b"\r\n", start, end):
+            raise _Decline
 
     @staticmethod
     def check_text(raw: bytes, enclosing: tuple[bytes, ...]) -> None:
