@@ -29,6 +29,7 @@ it to that.
 
 from __future__ import annotations
 
+import functools
 import itertools
 
 import fast_mail_parser
@@ -72,6 +73,15 @@ def header_value(raw: bytes) -> str:
     """A header value as the stdlib keeps it (policy.header_source_parse): left-stripped, 8-bit
     bytes as surrogate escapes, folding line breaks included."""
     return raw.decode("ascii", "surrogateescape").lstrip(" \t")
+
+
+_MEMO_BLOCK_BYTES = 512  # part header blocks up to this size are memoised
+
+
+@functools.lru_cache(maxsize=1024)  # "Content-Type: text/plain; charset=utf-8" and the like, message after message
+def _part_header_items(block: bytes) -> list[tuple[str, str]] | None:
+    """:func:`header_items` of a part's header block (the list is shared: read it, do not change it)."""
+    return header_items(block)
 
 
 class _Decline(Exception):
@@ -258,7 +268,7 @@ class _Layout:
         block, body_start = split_header_block(self.data, start)
         if not block and body_start == start:
             raise _Decline  # no header block at all: the data ends here
-        items = header_items(block)
+        items = header_items(block) if start == 0 or len(block) > _MEMO_BLOCK_BYTES else _part_header_items(block)
         if items is None:
             raise _Decline
         return items, body_start
