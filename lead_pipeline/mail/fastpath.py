@@ -48,6 +48,7 @@ _MIME_HEADERS = frozenset({"content-type", "content-disposition", "content-trans
 # Header names as written -> their lower-case form when a MIME header, else None: a message's
 # few dozen names are the same few hundred from message to message.
 _MIME_KEYS: dict[str, str | None] = {}
+_UNSEEN = object()  # a name not in _MIME_KEYS yet
 
 
 def _mime_key(name: str) -> str | None:
@@ -152,8 +153,8 @@ class _Layout:
         content_type = disposition = content_id = cte_raw = None
         mime_keys = _MIME_KEYS
         for name, value in items:
-            key = mime_keys.get(name, _NO_NODE)
-            if key is _NO_NODE:
+            key = mime_keys.get(name, _UNSEEN)
+            if key is _UNSEEN:
                 key = _mime_key(name)
             if key is None:
                 continue
