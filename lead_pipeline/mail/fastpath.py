@@ -192,7 +192,7 @@ class _Layout:
         if node is None:
             if cte == "base64":
                 raise _NeedsTree
-            end = self.leaf_end(body_start, enclosing)
+            end, checked = self.leaf_end(body_start, enclosing)
         else:
             if node.children or node.is_message or node.encoded_size is None:
                 raise _Decline
@@ -207,20 +207,27 @@ class _Layout:
                     raise _Decline from None
                 self.base64_spans.append((body_start, end))
                 return items, Part(meta, content_id, None, payload=payload), end
+            checked = False
         raw = self.data[body_start:end]
-        self.check_text(raw, enclosing)
+        if not checked:
+            self.check_text(raw, enclosing)
         return items, Part(meta, content_id, None, raw=raw, cte=cte), end
 
-    def leaf_end(self, body_start: int, enclosing: tuple[bytes, ...]) -> int:
+    def leaf_end(self, body_start: int, enclosing: tuple[bytes, ...]) -> tuple[int, bool]:
         """Where a leaf starting at ``body_start`` ends without a tree: before the line break in
-        front of the next delimiter line of any enclosing boundary, or at the end of the data."""
+        front of the next delimiter line of any enclosing boundary, or at the end of the data.
+
+        Also whether :meth:`check_text` would pass the leaf's body for sure: when that delimiter
+        line is the first "--" line after ``body_start``, the body holds no "\\n--" and no bare
+        CR (checked on the way) and does not start with "--" (else the line would be its first).
+        """
         if not enclosing:
-            return len(self.data)
+            return len(self.data), False
         found = self.next_delimiter(body_start, enclosing)
         if found is None or found[0] == body_start:
             raise _Decline  # no delimiter follows (the stdlib's defect), or no line break before it
         line_start = found[0]
-        return line_start - (2 if self.data.startswith(b"\r\n", line_start - 2) else 1)
+        return line_start - (2 if self.data.startswith(b"\r\n", line_start - 2) else 1), found[4]
 
     def multipart(self, node, meta, content_id, body_start, depth, enclosing, cte_raw, cte):
         boundary = meta[5]
@@ -277,17 +284,18 @@ class _Layout:
     def next_delimiter(self, pos: int, boundaries: tuple[bytes, ...]):
         """The first delimiter line at or after ``pos`` (a line start) of any of ``boundaries``.
 
-        Returns (line start, boundary, is close, start of the next line) or None. Declines on
-        a bare CR in the text passed over.
+        Returns (line start, boundary, is close, start of the next line, whether it is the first
+        line starting with "--" at or after ``pos``) or None. Declines on a bare CR in the text
+        passed over.
         """
         data = self.data
-        at = pos if data.startswith(b"--", pos) else data.find(b"\n--", pos) + 1
+        at = first = pos if data.startswith(b"--", pos) else data.find(b"\n--", pos) + 1
         while at > 0:
             for boundary in boundaries:
                 kind = self.delimiter_line(at, boundary)
                 if kind is not None:
                     self.check_line_breaks(pos, at)
-                    return at, boundary, kind[0], kind[1]
+                    return at, boundary, kind[0], kind[1], at == first
             at = data.find(b"\n--", at) + 1
         self.check_line_breaks(pos, len(data))
         return None
