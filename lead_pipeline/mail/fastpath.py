@@ -29,6 +29,7 @@ it to that.
 
 from __future__ import annotations
 
+import functools
 import itertools
 
 import fast_mail_parser
@@ -44,12 +45,44 @@ _B64_KEEP_TAIL = 100  # bytes of each base64 body kept for the limit check (see 
 
 
 _MIME_HEADERS = frozenset({"content-type", "content-disposition", "content-transfer-encoding", "content-id"})
+# Header names as written -> their lower-case form when a MIME header, else None: a message's
+# few dozen names are the same few hundred from message to message.
+_MIME_KEYS: dict[str, str | None] = {}
+_UNSEEN = object()  # a name not in _MIME_KEYS yet
+
+
+def _mime_key(name: str) -> str | None:
+    if len(_MIME_KEYS) >= 4096:
+        _MIME_KEYS.clear()
+    key = name.lower()
+    key = _MIME_KEYS[name] = key if key in _MIME_HEADERS else None
+    return key
+
+
+def _mentions_base64(data: bytes) -> bool:
+    """``b"base64" in data or b"Base64" in data or b"BASE64" in data``, in one scan for the
+    rarer "64" (a needle of common letters makes the byte search step one byte at a time)."""
+    at = data.find(b"64", 4)
+    while at != -1:
+        if data[at - 4 : at] in (b"base", b"Base", b"BASE"):
+            return True
+        at = data.find(b"64", at + 1)
+    return False
 
 
 def header_value(raw: bytes) -> str:
     """A header value as the stdlib keeps it (policy.header_source_parse): left-stripped, 8-bit
     bytes as surrogate escapes, folding line breaks included."""
     return raw.decode("ascii", "surrogateescape").lstrip(" \t")
+
+
+_MEMO_BLOCK_BYTES = 512  # part header blocks up to this size are memoised
+
+
+@functools.lru_cache(maxsize=1024)  # "Content-Type: text/plain; charset=utf-8" and the like, message after message
+def _part_header_items(block: bytes) -> list[tuple[str, str]] | None:
+    """:func:`header_items` of a part's header block (the list is shared: read it, do not change it)."""
+    return header_items(block)
 
 
 class _Decline(Exception):
@@ -66,7 +99,7 @@ def parse_fast(data: bytes) -> tuple[list[tuple[str, bytes]], Part] | None:
     try:
         block = layout.header_block(0)
         try:
-            if b"base64" in data or b"Base64" in data or b"BASE64" in data:
+            if _mentions_base64(data):
                 raise _NeedsTree  # a base64 body is decoded by Rust, from the tree
             items, root, end = layout.node(None, 0, 0, (), "text/plain", block)
         except _NeedsTree:
@@ -118,9 +151,12 @@ class _Layout:
             raise _Decline
         items, body_start = block or self.header_block(start)
         content_type = disposition = content_id = cte_raw = None
+        mime_keys = _MIME_KEYS
         for name, value in items:
-            key = name.lower()
-            if key not in _MIME_HEADERS:
+            key = mime_keys.get(name, _UNSEEN)
+            if key is _UNSEEN:
+                key = _mime_key(name)
+            if key is None:
                 continue
             if key == "content-type":
                 if content_type is not None:
@@ -156,7 +192,7 @@ class _Layout:
         if node is None:
             if cte == "base64":
                 raise _NeedsTree
-            end = self.leaf_end(body_start, enclosing)
+            end, checked = self.leaf_end(body_start, enclosing)
         else:
             if node.children or node.is_message or node.encoded_size is None:
                 raise _Decline
@@ -171,20 +207,27 @@ class _Layout:
                     raise _Decline from None
                 self.base64_spans.append((body_start, end))
                 return items, Part(meta, content_id, None, payload=payload), end
+            checked = False
         raw = self.data[body_start:end]
-        self.check_text(raw, enclosing)
+        if not checked:
+            self.check_text(raw, enclosing)
         return items, Part(meta, content_id, None, raw=raw, cte=cte), end
 
-    def leaf_end(self, body_start: int, enclosing: tuple[bytes, ...]) -> int:
+    def leaf_end(self, body_start: int, enclosing: tuple[bytes, ...]) -> tuple[int, bool]:
         """Where a leaf starting at ``body_start`` ends without a tree: before the line break in
-        front of the next delimiter line of any enclosing boundary, or at the end of the data."""
+        front of the next delimiter line of any enclosing boundary, or at the end of the data.
+
+        Also whether :meth:`check_text` would pass the leaf's body for sure: when that delimiter
+        line is the first "--" line after ``body_start``, the body holds no "\\n--" and no bare
+        CR (checked on the way) and does not start with "--" (else the line would be its first).
+        """
         if not enclosing:
-            return len(self.data)
+            return len(self.data), False
         found = self.next_delimiter(body_start, enclosing)
         if found is None or found[0] == body_start:
             raise _Decline  # no delimiter follows (the stdlib's defect), or no line break before it
         line_start = found[0]
-        return line_start - (2 if self.data.startswith(b"\r\n", line_start - 2) else 1)
+        return line_start - (2 if self.data.startswith(b"\r\n", line_start - 2) else 1), found[4]
 
     def multipart(self, node, meta, content_id, body_start, depth, enclosing, cte_raw, cte):
         boundary = meta[5]
@@ -218,7 +261,7 @@ class _Layout:
             raise _Decline  # fewer
         # the epilogue runs to the enclosing multipart's next delimiter line, or to the end
         if not enclosing:
-            self.check_text(self.data[pos:], ())
+            self.check_line_breaks(pos, len(self.data))
             return Part(meta, content_id, children), len(self.data)
         found = self.next_delimiter(pos, enclosing)
         if found is None:
@@ -233,7 +276,7 @@ class _Layout:
         block, body_start = split_header_block(self.data, start)
         if not block and body_start == start:
             raise _Decline  # no header block at all: the data ends here
-        items = header_items(block)
+        items = header_items(block) if start == 0 or len(block) > _MEMO_BLOCK_BYTES else _part_header_items(block)
         if items is None:
             raise _Decline
         return items, body_start
@@ -241,19 +284,20 @@ class _Layout:
     def next_delimiter(self, pos: int, boundaries: tuple[bytes, ...]):
         """The first delimiter line at or after ``pos`` (a line start) of any of ``boundaries``.
 
-        Returns (line start, boundary, is close, start of the next line) or None. Declines on
-        a bare CR in the text passed over.
+        Returns (line start, boundary, is close, start of the next line, whether it is the first
+        line starting with "--" at or after ``pos``) or None. Declines on a bare CR in the text
+        passed over.
         """
         data = self.data
-        at = pos if data.startswith(b"--", pos) else data.find(b"\n--", pos) + 1
+        at = first = pos if data.startswith(b"--", pos) else data.find(b"\n--", pos) + 1
         while at > 0:
             for boundary in boundaries:
                 kind = self.delimiter_line(at, boundary)
                 if kind is not None:
-                    self.check_text(data[pos:at], ())
-                    return at, boundary, kind[0], kind[1]
+                    self.check_line_breaks(pos, at)
+                    return at, boundary, kind[0], kind[1], at == first
             at = data.find(b"\n--", at) + 1
-        self.check_text(data[pos:], ())
+        self.check_line_breaks(pos, len(data))
         return None
 
     def delimiter_line(self, at: int, boundary: bytes) -> tuple[bool, int] | None:
@@ -299,6 +343,12 @@ class _Layout:
         pad = data.find(b"=", start, end)
         if pad != -1 and data[pad:end].translate(None, b"=\r\n"):
             raise _Decline  # padding before the end: Rust decodes on, the stdlib stops
+
+    def check_line_breaks(self, start: int, end: int) -> None:
+        """:meth:`check_text` of ``data[start:end]`` without enclosing boundaries, in place."""
+        data = self.data
+        if data.find(b"\r", start, end) != -1 and data.count(b"\r", start, end) != data.count(b"\r\n", start, end):
+            raise _Decline
 
     @staticmethod
     def check_text(raw: bytes, enclosing: tuple[bytes, ...]) -> None:

@@ -114,9 +114,16 @@ def add_derived_fields(message: dict) -> dict:
 
 
 def _run(stages: Generator[None, None, dict]) -> dict:
-    while (message := _advance(stages)) is None:
-        pass
-    return message
+    """All stages of one message: what calling :func:`_advance` until it returns the message does."""
+    try:
+        while True:
+            next(stages)
+    except StopIteration as done:
+        return done.value
+    except MessageRejected:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the contract: nothing but MessageRejected escapes
+        raise _rejection(exc) from exc
 
 
 def parse_many(
@@ -205,9 +212,13 @@ def _advance(stages: Generator[None, None, dict]) -> dict | None:
     except MessageRejected:
         raise
     except Exception as exc:  # noqa: BLE001 - the contract: nothing but MessageRejected escapes
-        detail = str(exc).replace("\n", " ")[:200]
-        raise MessageRejected(f"parse_error: {type(exc).__name__}: {detail}") from exc
+        raise _rejection(exc) from exc
     return None
+
+
+def _rejection(exc: Exception) -> MessageRejected:
+    detail = str(exc).replace("\n", " ")[:200]
+    return MessageRejected(f"parse_error: {type(exc).__name__}: {detail}")
 
 
 def attachment_payloads(raw: bytes, wanted: set[str]) -> dict[str, bytes]:
@@ -1254,7 +1265,7 @@ def _resolve_sender(headers: _HeaderView, warnings: _Warnings) -> dict:
         if name != "from":
             warnings.add(f"sender_from_{name.replace('-', '_')}")
         display = sender["name"] or ""
-        for candidate in _EMAILISH_RE.findall(display):
+        for candidate in _EMAILISH_RE.findall(display) if "@" in display else ():
             if candidate.strip(".").lower() != sender["email"].lower():
                 warnings.add("display_name_spoofing")
                 break
@@ -1345,7 +1356,8 @@ def _parse_date(value: str) -> datetime | None:
             # the wall-clock time minus its offset: what astimezone(timezone.utc) gives, without
             # a timezone object per message
             dt = datetime(year, month, day, hour, minute, min(second, 59), tzinfo=timezone.utc)
-            dt -= timedelta(seconds=offset)
+            if offset:
+                dt -= timedelta(seconds=offset)
         except (ValueError, OverflowError):
             return None
     else:
@@ -1366,7 +1378,7 @@ def _parse_date(value: str) -> datetime | None:
 
 def _rfc3339(dt: datetime) -> str:
     """``YYYY-MM-DDTHH:MM:SSZ`` of a UTC datetime of years 1970-2100 (no fraction of a second)."""
-    return dt.isoformat(timespec="seconds")[:19] + "Z"
+    return dt.isoformat()[:19] + "Z"  # the fraction of a second, if any, comes after these 19
 
 
 def _received_at(headers: _HeaderView, warnings: _Warnings) -> str | None:

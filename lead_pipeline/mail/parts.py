@@ -243,8 +243,8 @@ def _part_meta(content_type: str | None, disposition: str | None, default_type: 
 def _mask_params(value: str | None, values: list[str]) -> str | None:
     """``value`` with each maskable parameter value replaced by a placeholder naming its index
     in ``values`` (where the value goes)."""
-    if value is None or _PLACEHOLDER in value or "\\" in value:
-        return value
+    if value is None or ";" not in value or _PLACEHOLDER in value or "\\" in value:
+        return value  # (no parameter without a ";")
     unquoted = _QUOTED_RE.sub("", value) if '"' in value else value
     if '"' in unquoted or "(" in unquoted:  # an open quote or a comment can swallow parameters
         return value
@@ -365,7 +365,8 @@ def limit_structure(data: bytes) -> tuple[bytes, list[str]]:
     if (
         lowered.count(b"\ncontent-type:") <= _PARSE_MAX_MESSAGE_PARTS  # bounds the message declarations
         and lowered.count(b"boundary") <= _PARSE_MAX_MULTIPART_DEPTH  # bounds the distinct boundaries
-        and data.count(b"\n--") + 1 <= MAX_PARTS
+        # "\n--" occurrences cannot overlap: short data needs no count (a slow search, that one)
+        and (len(data) < 3 * MAX_PARTS or data.count(b"\n--") + 1 <= MAX_PARTS)
     ):
         return data, []  # what the first check below would decide, without the two regex scans
     boundaries = {data[slice(*(m.span(1) if m.start(1) != -1 else m.span(2)))] for m in _BOUNDARY_DECL_RE.finditer(lowered)}
