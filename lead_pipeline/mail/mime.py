@@ -114,16 +114,9 @@ def add_derived_fields(message: dict) -> dict:
 
 
 def _run(stages: Generator[None, None, dict]) -> dict:
-    """All stages of one message: what calling :func:`_advance` until it returns the message does."""
-    try:
-        while True:
-            next(stages)
-    except StopIteration as done:
-        return done.value
-    except MessageRejected:
-        raise
-    except Exception as exc:  # noqa: BLE001 - the contract: nothing but MessageRejected escapes
-        raise _rejection(exc) from exc
+    while (message := _advance(stages)) is None:
+        pass
+    return message
 
 
 def parse_many(
@@ -212,13 +205,9 @@ def _advance(stages: Generator[None, None, dict]) -> dict | None:
     except MessageRejected:
         raise
     except Exception as exc:  # noqa: BLE001 - the contract: nothing but MessageRejected escapes
-        raise _rejection(exc) from exc
+        detail = str(exc).replace("\n", " ")[:200]
+        raise MessageRejected(f"parse_error: {type(exc).__name__}: {detail}") from exc
     return None
-
-
-def _rejection(exc: Exception) -> MessageRejected:
-    detail = str(exc).replace("\n", " ")[:200]
-    return MessageRejected(f"parse_error: {type(exc).__name__}: {detail}")
 
 
 def attachment_payloads(raw: bytes, wanted: set[str]) -> dict[str, bytes]:
