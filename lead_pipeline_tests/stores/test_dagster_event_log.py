@@ -1,9 +1,12 @@
+import os
+from pathlib import Path
+
 import dagster as dg
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from lead_pipeline.runner import open_instance
 from lead_pipeline.settings import Settings
-from lead_pipeline.stores.dagster_event_log import SqliteEventLogKeepingEngines
+from lead_pipeline.stores.dagster_event_log import KEPT_RUN_SHARDS, SqliteEventLogKeepingEngines
 
 days = dg.DailyPartitionsDefinition(start_date="2026-01-01", end_date="2026-01-05")
 
@@ -47,3 +50,23 @@ def test_the_instance_of_a_bare_run_keeps_what_the_stock_sqlite_event_log_keeps(
         )
         assert stock.get_materialized_partitions(daily_rows.key) == {"2026-01-01", "2026-01-02", "2026-01-03"}
         assert len(stock.all_logs(run_ids[0])) == len(stock.all_logs(run_ids[1]))
+
+
+def _open_run_files(runs_dir) -> set[str]:
+    """The run databases this process holds open (the index excluded)."""
+    targets = {os.path.realpath(f"/proc/self/fd/{fd}") for fd in os.listdir("/proc/self/fd")}
+    return {Path(t).name.split(".")[0] for t in targets
+            if Path(t).parent == Path(runs_dir) and t.endswith(".db") and not t.endswith("index.db")}
+
+
+def test_a_long_backfill_keeps_only_its_latest_runs_files_open(pipeline_env):
+    settings = Settings.from_env()
+    job = dg.Definitions(assets=[daily_rows], jobs=[dg.define_asset_job("daily", partitions_def=days)]).resolve_job_def("daily")
+    range_tags = {ASSET_PARTITION_RANGE_START_TAG: "2026-01-01", ASSET_PARTITION_RANGE_END_TAG: "2026-01-02"}
+    runs_dir = os.path.realpath(settings.dagster_home / "history" / "runs")
+    with open_instance(settings) as instance:
+        run_ids = [job.execute_in_process(instance=instance, tags=range_tags).run_id for _ in range(5)]
+        assert _open_run_files(runs_dir) <= set(run_ids[-KEPT_RUN_SHARDS:])
+        # An older run's events are read all the same (its file opened again).
+        assert len(instance.all_logs(run_ids[0])) == len(instance.all_logs(run_ids[-1]))
+    assert not _open_run_files(runs_dir)
